@@ -1,0 +1,105 @@
+"""All of the test configuration, in one place.
+
+* ``--impl NAME`` (or the GRADSPEC_IMPL environment variable) picks the
+  implementation under test: ``reference`` (default), ``torch``, an importable
+  module path, or a .py file.  Spec tests receive it as the ``impl`` fixture.
+* Hypothesis profiles ``ci`` (derandomised, no example database), ``dev`` (the
+  default) and ``thorough``; chosen by ``--hypothesis-profile`` or the
+  GRADSPEC_PROFILE environment variable (``ci`` when CI=true).
+* ``--spec`` prints the results as a specification: each claim and its verdict.
+* A failing spec test's report carries the claim it asserts and a command that
+  reruns it.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from spec_tests.claims import CATALOGUE, claims_of
+from spec_tests.iut import DEFAULT_TIMEOUT_S, IMPL_ENV_VAR, load_implementation
+from spec_tests.reporting import ClaimResults, specification_lines
+
+PROFILE_ENV_VAR = "GRADSPEC_PROFILE"
+
+_common = dict(deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("ci", derandomize=True, database=None, max_examples=20, **_common)
+settings.register_profile("dev", max_examples=20, **_common)
+settings.register_profile("thorough", max_examples=400, **_common)
+_default_profile = "ci" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "dev"
+settings.load_profile(os.environ.get(PROFILE_ENV_VAR, _default_profile))
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("gradspec", "exploding-gradients specification")
+    group.addoption(
+        "--impl",
+        default=os.environ.get(IMPL_ENV_VAR, "reference"),
+        help=f"implementation under test: reference (default), torch, a module path or a .py file "
+        f"[env {IMPL_ENV_VAR}]",
+    )
+    group.addoption(
+        "--impl-timeout", type=float, default=DEFAULT_TIMEOUT_S,
+        help="seconds one call into the implementation may take before its claim fails",
+    )
+    group.addoption("--spec", action="store_true", help="print the results as a specification")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "claim(*ids): the catalogued claims this spec test asserts")
+    config.stash[_IMPL] = load_implementation(config.getoption("impl"), config.getoption("impl_timeout"))
+    if config.getoption("spec") and not hasattr(config, "workerinput"):
+        config.stash[_RESULTS] = ClaimResults()
+        config.pluginmanager.register(config.stash[_RESULTS], "gradspec-claim-results")
+
+
+_IMPL = pytest.StashKey()
+_RESULTS = pytest.StashKey()
+
+
+def pytest_report_header(config):
+    impl = config.stash[_IMPL]
+    origin = getattr(impl.module, "__file__", None) or impl.module.__name__
+    return [
+        f"implementation under test: {impl.name} ({origin})",
+        f"hypothesis profile: {settings._current_profile}",
+    ]
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        claims = claims_of(item)
+        if claims:
+            item.user_properties.append(("claims", claims))
+
+
+@pytest.fixture(scope="session")
+def impl(pytestconfig):
+    """The implementation under test; spec tests reach it only through this."""
+    return pytestconfig.stash[_IMPL]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    claims = claims_of(item)
+    if report.failed and claims:
+        lines = []
+        for claim_id in claims:
+            entry = CATALOGUE[claim_id]
+            lines += [f"{claim_id}: {entry.title}", f"  {entry.statement}", f"  source: {entry.source}"]
+        impl = item.config.stash[_IMPL].name
+        lines.append(f"rerun: pytest --impl {impl} '{item.nodeid}'")
+        report.sections.append(("claim violated", "\n".join(lines)))
+    return report
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    results = config.stash.get(_RESULTS, None)
+    if results is not None:
+        terminalreporter.section("specification")
+        lines = specification_lines(results.verdicts(), config.stash[_IMPL].name, config.option.verbose > 0)
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -1,0 +1,49 @@
+"""Elementwise activations σ and their derivatives σ'.
+
+Each entry also records γ = sup |σ'|, the constant in Pascanu et al. (2013)'s
+bound ||diag(σ'(a)) W|| ≤ γ ||W||.  The derivative of relu at 0 is taken as 0,
+as PyTorch does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+
+def _sigmoid(a: np.ndarray) -> np.ndarray:
+    """σ(a) = 1 / (1 + e^{-a}), evaluated without overflow for either sign of a."""
+    z = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
+
+
+@dataclass(frozen=True)
+class Activation:
+    name: str
+    function: Callable[[np.ndarray], np.ndarray]
+    derivative: Callable[[np.ndarray], np.ndarray]
+    derivative_bound: float  # γ = sup_a |σ'(a)|
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    "linear": Activation("linear", lambda a: a, np.ones_like, 1.0),
+    "tanh": Activation("tanh", np.tanh, lambda a: 1.0 - np.tanh(a) ** 2, 1.0),
+    "relu": Activation(
+        "relu", lambda a: np.maximum(a, 0.0), lambda a: (a > 0).astype(a.dtype), 1.0
+    ),
+    "sigmoid": Activation(
+        "sigmoid", _sigmoid, lambda a: _sigmoid(a) * (1.0 - _sigmoid(a)), 0.25
+    ),
+}
+
+
+def get_activation(name: str) -> Activation:
+    """Look up an activation by name; a clear ValueError lists the known ones."""
+    try:
+        return ACTIVATIONS[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}"
+        ) from None

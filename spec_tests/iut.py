@@ -1,0 +1,227 @@
+"""The one boundary between the specification and an implementation under test (IUT).
+
+Spec tests never import ``reference`` (or any implementation) themselves: they
+receive an :class:`Implementation` and call the protocol functions through it.
+Each call here
+
+* skips the test, naming the function, when the implementation does not provide
+  it (or raises NotImplementedError, as a student's unfinished stub does);
+* turns an exception, a time-out, a wrong structure, shape or dtype, or a
+  non-finite value into an :class:`ImplementationError` (a test failure) that
+  says what was called, with what, and what came back;
+* hands the implementation copies, so it cannot change the spec's inputs.
+
+The protocol itself is written down in docs/protocol.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Callable, NamedTuple, Sequence
+
+import numpy as np
+import pytest
+
+BUILTIN_IMPLEMENTATIONS = {
+    "reference": "reference",
+    "torch": "adapters.torch_autograd",
+}
+IMPL_ENV_VAR = "GRADSPEC_IMPL"
+DEFAULT_TIMEOUT_S = 30.0
+PROTOCOL_DTYPE = np.dtype(np.float64)
+
+
+class ImplementationError(AssertionError):
+    """The implementation under test raised, hung, or returned something malformed."""
+
+
+class MLPForward(NamedTuple):
+    pre_activations: list[np.ndarray]
+    hidden_states: list[np.ndarray]
+
+
+class MLPGradients(NamedTuple):
+    hidden: list[np.ndarray]
+    weights: list[np.ndarray]
+    biases: list[np.ndarray]
+
+
+def load_implementation(name: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> "Implementation":
+    """Load ``reference``, ``torch``, an importable module path, or a .py file path."""
+    target = BUILTIN_IMPLEMENTATIONS.get(name, name)
+    path = Path(target)
+    if target.endswith(".py"):
+        if not path.is_file():
+            raise pytest.UsageError(f"--impl {name}: no such file {path.resolve()}")
+        module_name = f"gradspec_iut_{path.stem}"
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    else:
+        try:
+            module = importlib.import_module(target)
+        except ImportError as error:
+            raise pytest.UsageError(
+                f"--impl {name}: cannot import {target!r} ({error}). Give 'reference', 'torch', "
+                "an importable module path, or the path of a .py file."
+            ) from error
+    return Implementation(name, module, timeout_s)
+
+
+def describe(value: Any) -> str:
+    """A short description of an argument or result: dtype and shape for arrays."""
+    if isinstance(value, np.ndarray):
+        return f"{value.dtype} array {value.shape}"
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(describe(v) for v in value[:6])
+        more = f", … ({len(value)} in all)" if len(value) > 6 else ""
+        return f"[{inner}{more}]"
+    text = repr(value)
+    return text if len(text) < 60 else text[:57] + "..."
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, (list, tuple)):
+        return [_copy(v) for v in value]
+    return value
+
+
+class _TimedOut(BaseException):
+    """Raised by the alarm inside the implementation; a BaseException so that it escapes
+    an implementation's own ``except Exception``."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float):
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise _TimedOut()
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class Implementation:
+    """An implementation under test, reached only through the protocol's functions."""
+
+    def __init__(self, name: str, module: Any, timeout_s: float = DEFAULT_TIMEOUT_S):
+        self.name = name
+        self.module = module
+        self.timeout_s = timeout_s
+        self._hung: set[str] = set()  # functions that timed out once are not waited for again
+
+    def __repr__(self) -> str:
+        return f"load_implementation({self.name!r})"
+
+    def provides(self, function: str) -> bool:
+        return callable(getattr(self.module, function, None))
+
+    # -- the protocol -------------------------------------------------------------
+
+    def mlp_forward(self, x, weights, biases, activation) -> MLPForward:
+        call = self._call("mlp_forward", x=x, weights=weights, biases=biases, activation=activation)
+        pre, hidden = call.unpack(2, ("pre_activations", "hidden_states"))
+        batch = x.shape[0]
+        return MLPForward(
+            call.arrays(pre, "pre_activations", [(batch, W.shape[0]) for W in weights]),
+            call.arrays(hidden, "hidden_states", [x.shape] + [(batch, W.shape[0]) for W in weights]),
+        )
+
+    def mlp_backward(self, x, weights, biases, activation, grad_output) -> MLPGradients:
+        call = self._call(
+            "mlp_backward", x=x, weights=weights, biases=biases, activation=activation,
+            grad_output=grad_output,
+        )
+        hidden, grad_w, grad_b = call.unpack(3, ("hidden", "weights", "biases"))
+        batch = x.shape[0]
+        return MLPGradients(
+            call.arrays(hidden, "hidden", [x.shape] + [(batch, W.shape[0]) for W in weights]),
+            call.arrays(grad_w, "weights", [W.shape for W in weights]),
+            call.arrays(grad_b, "biases", [b.shape for b in biases]),
+        )
+
+    def mlp_layer_jacobians(self, x, weights, biases, activation) -> list[np.ndarray]:
+        call = self._call("mlp_layer_jacobians", x=x, weights=weights, biases=biases, activation=activation)
+        return call.arrays(call.result, "layer Jacobians", [W.shape for W in weights])
+
+    # -- machinery ----------------------------------------------------------------
+
+    def _call(self, function: str, **kwargs) -> "_Call":
+        fn: Callable | None = getattr(self.module, function, None)
+        if not callable(fn):
+            pytest.skip(f"implementation {self.name!r} does not provide {function}()")
+        call = _Call(self.name, function, kwargs)
+        if function in self._hung:
+            raise ImplementationError(
+                call.header() + f"\nnot called: an earlier call did not return within {self.timeout_s:g} s"
+            )
+        try:
+            with _time_limit(self.timeout_s):
+                call.result = fn(*[_copy(v) for v in kwargs.values()])
+        except NotImplementedError as error:
+            pytest.skip(f"{self.name}.{function}() is not implemented yet: {error}")
+        except _TimedOut:
+            self._hung.add(function)
+            raise ImplementationError(call.header() + f"\ndid not return within {self.timeout_s:g} s") from None
+        except Exception as error:
+            raise ImplementationError(
+                call.header() + f"\nraised {type(error).__name__}: {error}"
+            ) from error
+        return call
+
+
+class _Call:
+    """One call into the implementation, and the checks on what it returned."""
+
+    def __init__(self, impl: str, function: str, kwargs: dict):
+        self.impl, self.function, self.kwargs = impl, function, kwargs
+        self.result: Any = None
+
+    def header(self) -> str:
+        args = "\n".join(f"    {k} = {describe(v)}" for k, v in self.kwargs.items())
+        return f"{self.impl}.{self.function}(\n{args}\n)"
+
+    def fail(self, problem: str) -> ImplementationError:
+        return ImplementationError(f"{self.header()}\nreturned {problem}")
+
+    def unpack(self, count: int, names: Sequence[str]) -> tuple:
+        result = self.result
+        if not isinstance(result, (tuple, list)) or len(result) != count:
+            raise self.fail(f"{describe(result)}; expected a tuple of {count} ({', '.join(names)})")
+        return tuple(result)
+
+    def arrays(self, values: Any, what: str, shapes: list[tuple]) -> list[np.ndarray]:
+        if not isinstance(values, (list, tuple)) or len(values) != len(shapes):
+            raise self.fail(f"{what} = {describe(values)}; expected a list of {len(shapes)} arrays")
+        checked = []
+        for index, (value, shape) in enumerate(zip(values, shapes)):
+            label = f"{what}[{index}]"
+            try:
+                array = np.asarray(value)
+            except Exception as error:
+                raise self.fail(f"{label} that is not an array ({type(value).__name__}: {error})") from None
+            if array.shape != tuple(shape):
+                raise self.fail(f"{label} of shape {array.shape}; expected {tuple(shape)}")
+            if array.dtype != PROTOCOL_DTYPE:
+                raise self.fail(f"{label} of dtype {array.dtype}; expected {PROTOCOL_DTYPE}")
+            if not np.all(np.isfinite(array)):
+                raise self.fail(f"{label} with non-finite values (NaN or inf) for finite inputs")
+            checked.append(array)
+        return checked

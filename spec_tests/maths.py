@@ -1,0 +1,88 @@
+"""The spec's own definitions and rounding-error bounds (independent of reference/).
+
+Tolerances come from the float64 unit roundoff u = eps/2 and the standard
+forward-error bound for a length-n dot product (Higham, Accuracy and Stability
+of Numerical Algorithms, 2nd ed., eq. 3.5):
+
+    |fl(xᵀy) − xᵀy| ≤ γ_n |x|ᵀ|y|,    γ_n = n·u / (1 − n·u).
+
+Two implementations that each meet it differ by at most 2γ_n |x|ᵀ|y|; that is the
+tolerance the definitional claims (P1–P3) allow, elementwise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+EPS = float(np.finfo(np.float64).eps)  # 2.22e-16
+UNIT_ROUNDOFF = EPS / 2
+TINY = float(np.finfo(np.float64).tiny)  # below this, subnormal rounding is absolute
+SMALLEST_SUBNORMAL = float(np.finfo(np.float64).smallest_subnormal)  # 4.9e-324
+
+
+def gamma(n: int) -> float:
+    """γ_n = n·u / (1 − n·u), the relative error bound of an n-term dot product."""
+    return n * UNIT_ROUNDOFF / (1 - n * UNIT_ROUNDOFF)
+
+
+def sigmoid(a: np.ndarray) -> np.ndarray:
+    z = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1 / (1 + z), z / (1 + z))
+
+
+# name -> (σ, σ', sup|σ''| (a Lipschitz constant of σ'), σ' jumps at 0)
+ACTIVATIONS = {
+    "linear": (lambda a: a, np.ones_like, 0.0, False),
+    "tanh": (np.tanh, lambda a: 1 - np.tanh(a) ** 2, 4 / (3 * np.sqrt(3)), False),
+    "sigmoid": (sigmoid, lambda a: sigmoid(a) * (1 - sigmoid(a)), 1 / (6 * np.sqrt(3)), False),
+    "relu": (lambda a: np.maximum(a, 0.0), lambda a: (a > 0).astype(float), 0.0, True),
+}
+
+
+def sigma(activation: str, a: np.ndarray) -> np.ndarray:
+    return ACTIVATIONS[activation][0](a)
+
+
+def sigma_prime(activation: str, a: np.ndarray) -> np.ndarray:
+    return ACTIVATIONS[activation][1](a)
+
+
+def sigma_error(activation: str, value: np.ndarray) -> np.ndarray:
+    """How far two correct evaluations of σ(a) may differ: a few ulps of the activation's range.
+
+    tanh and sigmoid are bounded by 1, and formulas as legitimate as ½(1 + tanh(a/2)) for the
+    sigmoid are accurate to a few eps absolutely, not relatively, in the tails; linear and relu
+    are exact.
+    """
+    if activation in ("tanh", "sigmoid"):
+        return 4 * EPS * (np.abs(value) + 1.0)
+    return np.zeros_like(value)
+
+
+def sigma_prime_uncertainty(activation: str, a: np.ndarray, a_error: np.ndarray) -> np.ndarray:
+    """Bound on |σ'(a') − σ'(a)| over every a' with |a' − a| ≤ a_error, plus evaluation rounding.
+
+    Both σ' = 1 − tanh² and σ(1 − σ) lose relative accuracy where σ' is tiny; their absolute
+    error stays below 2·eps each, so two implementations differ by ≤ 4·eps.  relu' jumps at 0:
+    where a is within a_error of 0 either 0 or 1 is correct.
+    """
+    _, _, lipschitz, jumps = ACTIVATIONS[activation]
+    if jumps:
+        return (np.abs(a) <= a_error).astype(float)
+    if lipschitz == 0.0:
+        return np.zeros_like(a)
+    return lipschitz * a_error + 4 * EPS
+
+
+def affine_error(h: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Bound on how far two correct evaluations of h Wᵀ + b can differ, elementwise."""
+    n = W.shape[1] + 1
+    return 2 * gamma(n) * (np.abs(h) @ np.abs(W).T + np.abs(b)) + n * TINY
+
+
+def log_norm(v: np.ndarray) -> float:
+    """log ||v||, −inf for a zero vector; never overflows for finite float64 v."""
+    scale = np.max(np.abs(v)) if np.size(v) else 0.0
+    if scale == 0.0:
+        return -np.inf
+    return float(np.log(scale) + np.log(np.linalg.norm(v / scale)))
