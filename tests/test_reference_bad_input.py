@@ -1,0 +1,72 @@
+"""Bad input to the reference raises a ValueError that names the problem."""
+
+import numpy as np
+import pytest
+
+import reference
+
+W2 = [np.ones((3, 2)), np.ones((1, 3))]
+B2 = [np.zeros(3), np.zeros(1)]
+X = np.ones((4, 2))
+G = np.ones((4, 1))
+
+CASES = {
+    "empty network": (dict(weights=[], biases=[]), r"network is empty"),
+    "mismatched chain": (dict(weights=[np.ones((3, 2)), np.ones((1, 4))], biases=[np.zeros(3), np.zeros(1)]),
+                         r"weights\[1\] has shape \(1, 4\) but layer 0 outputs 3 features"),
+    "bias of wrong length": (dict(biases=[np.zeros(2), np.zeros(1)]), r"biases\[0\] has shape \(2,\), expected \(3,\)"),
+    "fewer biases than layers": (dict(biases=[np.zeros(3)]), r"2 weight matrices but 1 bias vectors"),
+    "1-D weight": (dict(weights=[np.ones(3), np.ones((1, 3))]), r"weights\[0\] must be 2-D"),
+    "unknown activation": (dict(activation="gelu"), r"unknown activation 'gelu'; expected one of"),
+    "NaN in input": (dict(x=np.array([[np.nan, 1.0]] * 4)), r"x holds 4 non-finite value"),
+    "inf in weights": (dict(weights=[np.full((3, 2), np.inf), np.ones((1, 3))]), r"weights\[0\] holds 6 non-finite"),
+    "input of wrong width": (dict(x=np.ones((4, 5))), r"x has 5 features but weights\[0\] expects 2"),
+    "unbatched input": (dict(x=np.ones(2)), r"x must be 2-D"),
+    "empty batch": (dict(x=np.ones((0, 2)), grad_output=np.ones((0, 1))), r"empty batch"),
+    "complex input": (dict(x=np.ones((4, 2), dtype=complex)), r"x must hold real numbers"),
+    "weights as one array": (dict(weights=np.ones((2, 2, 2))), r"weights must be a list"),
+    "grad_output of wrong shape": (dict(grad_output=np.ones((4, 3))), r"grad_output has shape \(4, 3\), expected \(4, 1\)"),
+    "NaN in grad_output": (dict(grad_output=np.full((4, 1), np.nan)), r"grad_output holds 4 non-finite"),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_mlp_backward_rejects(case):
+    overrides, message = CASES[case]
+    args = dict(x=X, weights=W2, biases=B2, activation="tanh", grad_output=G) | overrides
+    with pytest.raises(ValueError, match=message):
+        reference.mlp_backward(**args)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if "grad_output" not in c])
+def test_mlp_forward_rejects(case):
+    overrides, message = CASES[case]
+    args = dict(x=X, weights=W2, biases=B2, activation="tanh") | {k: v for k, v in overrides.items() if k != "grad_output"}
+    with pytest.raises(ValueError, match=message):
+        reference.mlp_forward(**args)
+
+
+def test_layer_jacobians_take_a_single_example():
+    with pytest.raises(ValueError, match=r"x must be 1-D"):
+        reference.mlp_layer_jacobians(X, W2, B2, "tanh")
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: reference.spectral_radius(np.ones((2, 3))), r"needs a square matrix"),
+        (lambda: reference.singular_values(np.ones(3)), r"M must be 2-D"),
+        (lambda: reference.end_to_end_jacobian([]), r"at least one layer Jacobian"),
+        (lambda: reference.end_to_end_jacobian([np.ones((3, 2)), np.ones((1, 2))]), r"cannot follow one with 3 outputs"),
+    ],
+)
+def test_spectral_helpers_reject_bad_matrices(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_integer_input_is_computed_in_float64_and_float32_stays_float32():
+    out = reference.mlp_forward(np.ones((1, 2), dtype=int), [np.ones((1, 2), dtype=int)], [np.zeros(1, dtype=int)], "linear")
+    assert out.hidden_states[-1].dtype == np.float64 and out.hidden_states[-1][0, 0] == 2.0
+    out32 = reference.mlp_forward(np.ones((1, 2), np.float32), [np.ones((1, 2), np.float32)], [np.zeros(1, np.float32)], "tanh")
+    assert out32.hidden_states[-1].dtype == np.float32

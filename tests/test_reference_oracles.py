@@ -1,0 +1,144 @@
+"""Independent oracles for the reference: PyTorch's autograd (float64) and finite
+differences.  These are the project's own tests; the spec's P-claims are checked
+separately against every implementation.
+
+Tolerances
+----------
+* torch: each side is within a first-order rounding bound of the exact gradient,
+  propagated entry by entry through absolute-value chains (Higham, eq. 3.13; see
+  _error_bounds), so the two may differ by twice that bound.
+* finite differences (the dot-product test ⟨J t, c⟩ = ⟨t, Jᵀ c⟩ of JAX's
+  check_vjp): central differences with step ε = eps^(1/3) have truncation error
+  O(ε²) and rounding error O(eps/ε), both ≈ eps^(2/3) ≈ 3.7e-11 times the scale
+  of the terms; the tolerance is 1e4·eps^(2/3) ≈ 3.7e-7 relative to that scale,
+  plus 8·eps/ε·||f||·||c|| for the rounding of f itself.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import reference
+from spec_tests import maths
+from spec_tests.networks import ACTIVATION_NAMES, random_networks
+
+torch_autograd = pytest.importorskip("adapters.torch_autograd")
+
+FD_STEP = maths.EPS ** (1 / 3)
+FD_RTOL = 1e4 * maths.EPS ** (2 / 3)
+
+
+def _error_bounds(net, n):
+    """First-order bounds on the rounding error of one correct implementation, per entry.
+
+    Forward: F_0 = |x|, F_l = F_{l-1}|W_l|ᵀ + |b_l| (the magnitude a_l is rounded at), and
+    the error in a_l and h_l is at most Δ_l = l·γ_n·F_l (+ σ's own few eps).
+    Backward: with A the magnitude chain and u_l how far σ'(a_l) may move
+    (maths.sigma_prime_uncertainty, ≥ 4·eps for tanh and sigmoid),
+        E_{l-1} = ((|σ'| + u) ⊙ E_l + u ⊙ A_l + γ_n |σ'| ⊙ A_l) |W_l|,
+        A_{l-1} = (|σ'| ⊙ A_l) |W_l|,   A_L = |g_L|, E_L = 0.
+    Returns (error in ∂L/∂h_l, error in δ_l, magnitude of δ_l, F_{l-1}, Δ_{l-1}) per layer.
+    """
+    pre, hidden = reference.mlp_forward(net.x, net.weights, net.biases, net.activation)
+    F = [np.abs(net.x)]
+    for W, b in zip(net.weights, net.biases):
+        F.append(F[-1] @ np.abs(W).T + np.abs(b))
+    forward_error = [l * maths.gamma(n) * F[l] + maths.sigma_error(net.activation, hidden[l]) for l in range(net.depth + 1)]
+    A, E = np.abs(net.grad_output), np.zeros_like(net.grad_output)
+    hidden_errors, layers = [E], []
+    for l in range(net.depth, 0, -1):
+        a, W = pre[l - 1], np.abs(net.weights[l - 1])
+        slope = np.abs(maths.sigma_prime(net.activation, a))
+        u = maths.sigma_prime_uncertainty(net.activation, a, forward_error[l])
+        delta_error = (slope + u) * E + u * A + maths.gamma(n) * slope * A
+        layers.insert(0, (delta_error, slope * A, F[l - 1], forward_error[l - 1]))
+        E = delta_error @ W + maths.gamma(n) * (slope * A) @ W
+        A = (slope * A) @ W
+        hidden_errors.insert(0, E)
+    return hidden_errors, layers
+
+
+@given(case=random_networks(max_depth=8, max_batch=3))
+def test_reference_gradients_agree_with_torch_autograd_in_float64(case):
+    net = case.build()
+    args = (net.x, net.weights, net.biases, net.activation)
+    ours = reference.mlp_backward(*args, net.grad_output)
+    theirs = torch_autograd.mlp_backward(*args, net.grad_output)
+    n = max(max(W.shape) for W in net.weights) + len(net.x) + 8
+    hidden_errors, layers = _error_bounds(net, n)
+    for l in range(net.depth + 1):  # each side is within E of the exact value: they differ by ≤ 2E
+        np.testing.assert_array_less(np.abs(ours.hidden[l] - theirs[0][l]), 2 * hidden_errors[l] + maths.TINY)
+    for l, (delta_error, delta, F, h_error) in enumerate(layers, start=1):
+        weight_error = delta_error.T @ F + delta.T @ h_error + maths.gamma(n) * delta.T @ F
+        bias_error = delta_error.sum(axis=0) + maths.gamma(n) * delta.sum(axis=0)
+        np.testing.assert_array_less(np.abs(ours.weights[l - 1] - theirs[1][l - 1]), 2 * weight_error + maths.TINY)
+        np.testing.assert_array_less(np.abs(ours.biases[l - 1] - theirs[2][l - 1]), 2 * bias_error + maths.TINY)
+
+
+@given(case=random_networks(max_depth=6, max_batch=1))
+def test_reference_layer_jacobians_agree_with_torch_autograd_jacobian(case):
+    net = case.build()
+    ours = reference.mlp_layer_jacobians(*net.single())
+    theirs = torch_autograd.mlp_layer_jacobians(*net.single())
+    for J, K, W in zip(ours, theirs, net.weights):
+        np.testing.assert_array_less(np.abs(J - K), 8 * maths.EPS * np.abs(W) + 8 * maths.EPS + maths.TINY)
+
+
+def _fd_directional(f, point, direction):
+    return (f(point + FD_STEP * direction) - f(point - FD_STEP * direction)) / (2 * FD_STEP)
+
+
+@given(
+    case=random_networks(activations=ACTIVATION_NAMES, max_depth=5, max_batch=2),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_reference_backward_passes_the_dot_product_test_against_finite_differences(case, seed):
+    net = case.build()
+    pre, _ = reference.mlp_forward(net.x, net.weights, net.biases, net.activation)
+    if net.activation == "relu":  # central differences are only valid away from the kink
+        assume(min(np.min(np.abs(a)) for a in pre) > 1e3 * FD_STEP)
+    rng = np.random.default_rng(seed)
+    t_x = rng.standard_normal(net.x.shape)
+    t_W = [rng.standard_normal(W.shape) for W in net.weights]
+    c = net.grad_output
+    grads = reference.mlp_backward(net.x, net.weights, net.biases, net.activation, c)
+
+    def output(x):
+        return reference.mlp_forward(x, net.weights, net.biases, net.activation).hidden_states[-1]
+
+    def output_of_weights(flat):
+        shapes, weights, start = [W.shape for W in net.weights], [], 0
+        for shape in shapes:
+            weights.append(flat[start:start + np.prod(shape)].reshape(shape))
+            start += np.prod(shape)
+        return reference.mlp_forward(net.x, weights, net.biases, net.activation).hidden_states[-1]
+
+    # rounding in f(p ± εt) contributes ≤ a few eps·||f||/ε to the difference quotient
+    rounding = 8 * maths.EPS / FD_STEP * np.linalg.norm(output(net.x)) * np.linalg.norm(c)
+    for lhs_derivative, tangent, cotangent_result in [
+        (_fd_directional(output, net.x, t_x), t_x, grads.hidden[0]),
+        (
+            _fd_directional(output_of_weights, np.concatenate([W.ravel() for W in net.weights]),
+                            np.concatenate([t.ravel() for t in t_W])),
+            np.concatenate([t.ravel() for t in t_W]),
+            np.concatenate([g.ravel() for g in grads.weights]),
+        ),
+    ]:
+        lhs = np.sum(lhs_derivative * c)  # ⟨J t, c⟩
+        rhs = np.sum(tangent * cotangent_result)  # ⟨t, Jᵀ c⟩
+        scale = np.linalg.norm(tangent) * np.linalg.norm(cotangent_result) + np.linalg.norm(lhs_derivative) * np.linalg.norm(c)
+        assert abs(lhs - rhs) <= FD_RTOL * scale + rounding, f"⟨J t, c⟩ = {lhs!r} but ⟨t, Jᵀ c⟩ = {rhs!r}"
+
+
+def test_end_to_end_jacobian_and_spectral_helpers_on_a_closed_form():
+    J1, J2 = np.diag([3.0, 0.5]), np.array([[0.0, 2.0], [1.0, 0.0]])
+    product = reference.end_to_end_jacobian([J1, J2])
+    np.testing.assert_array_equal(product, J2 @ J1)
+    assert reference.largest_singular_value(product) == pytest.approx(3.0, rel=4 * maths.EPS)
+    assert reference.smallest_singular_value(product) == pytest.approx(1.0, rel=4 * maths.EPS)
+    assert reference.spectral_radius(np.array([[0.9, 100.0], [0.0, 0.9]])) == pytest.approx(0.9, rel=4 * maths.EPS)
+    norms = reference.per_layer_gradient_norms(
+        reference.MLPGradients([np.array([[3.0, 4.0]])], [np.array([[1.0, 2.0], [2.0, 4.0]])], [np.array([0.0, 5.0])])
+    )
+    assert (norms.hidden[0], norms.weights[0], norms.biases[0]) == (5.0, 5.0, 5.0)
