@@ -1,0 +1,109 @@
+"""Figures for docs/depth.md, computed with the numpy reference.
+
+    python tools/make_figures.py      (or python tools/make_docs.py for everything)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+import reference  # noqa: E402
+from spec_tests.networks import GaussianNetwork, SharedBasisNetwork  # noqa: E402
+
+FIGURES = ROOT / "docs" / "figures"
+SEEDS = range(8)
+
+
+def _save(fig, name: str) -> Path:
+    path = FIGURES / name
+    fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return path
+
+
+def per_layer_gradient_norms() -> Path:
+    """log10 ||∂L/∂h_l|| against l for Gaussian weights of several scales, ReLU and tanh."""
+    width, depth = 64, 32
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    panels = [("relu", np.sqrt(2) * np.array([0.5, 0.8, 1.0, 1.25, 2.0]), "s = √2·{:.3g}", np.sqrt(2)),
+              ("tanh", np.array([0.5, 1.0, 2.0, 4.0]), "s = {:.2g}", 1.0)]
+    for ax, (activation, scales, label, unit) in zip(axes, panels):
+        for s in scales:
+            curves = []
+            for seed in SEEDS:
+                net = GaussianNetwork(seed, width, depth, s, activation).build()
+                grads = reference.mlp_backward(net.x, net.weights, net.biases, activation, net.grad_output)
+                norms = reference.per_layer_gradient_norms(grads).hidden
+                curves.append(np.log10(norms / norms[-1]))
+            ax.plot(range(depth + 1), np.mean(curves, axis=0), marker=".", label=label.format(s / unit))
+        ax.set_title(f"{activation}, width {width}, weights N(0, s²/n), mean of {len(SEEDS)} seeds")
+        ax.set_xlabel("layer l (0 = input)")
+        ax.axhline(0, color="grey", lw=0.5)
+        ax.legend(fontsize=8)
+    axes[0].set_ylabel("log10 ||∂L/∂h_l|| / ||∂L/∂h_L||")
+    return _save(fig, "per_layer_gradient_norms.png")
+
+
+def _resolved(sv: np.ndarray) -> np.ndarray:
+    """Singular values above σ_1·1e-13: below that, float64 rounding decides what they are."""
+    return sv[sv >= sv[0] * 1e-13]
+
+
+def end_to_end_singular_values() -> Path:
+    """Singular values of J_L ⋯ J_1 (ReLU, width 64) for several weight scales and depths."""
+    width = 64
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+    for s_rel in (0.8, 1.0, 1.25):
+        net = GaussianNetwork(0, width, 32, np.sqrt(2) * s_rel, "relu").build()
+        J = reference.end_to_end_jacobian(reference.mlp_layer_jacobians(*net.single()))
+        axes[0].semilogy(_resolved(reference.singular_values(J)), marker=".", label=f"s = √2·{s_rel}")
+    axes[0].set_title("ReLU, depth 32: singular values of ∂h_L/∂h_0")
+    axes[0].set_xlabel("index i")
+    axes[0].set_ylabel("σ_i (those above σ_1·1e-13)")
+    axes[0].legend(fontsize=8)
+    for depth in (1, 4, 16, 64):
+        net = GaussianNetwork(1, width, depth, 1.0, "linear").build()
+        J = reference.end_to_end_jacobian(reference.mlp_layer_jacobians(*net.single()))
+        axes[1].semilogy(_resolved(reference.singular_values(J)), marker=".", label=f"L = {depth}")
+    axes[1].set_title("linear, s = 1 (Glorot): spread grows with depth")
+    axes[1].set_xlabel("index i")
+    axes[1].legend(fontsize=8)
+    return _save(fig, "end_to_end_singular_values.png")
+
+
+def straddling_spectrum() -> Path:
+    """S3: gradient components along each singular direction against depth, in one network."""
+    case = SharedBasisNetwork(seed=0, width=6, depth=30, growing=3)
+    net, Q = case.build(), case.basis()
+    x = np.repeat(net.x, case.width, axis=0)
+    grads = reference.mlp_backward(x, net.weights, net.biases, "linear", Q.T.copy())
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for i in range(case.width):
+        norms = [np.linalg.norm(g[i]) for g in grads.hidden]
+        ax.semilogy(range(case.depth + 1), norms, label=f"q_{i} ({'s > 1' if i < case.growing else 's < 1'})")
+    ax.set_title("one network, six directions: three explode, three vanish")
+    ax.set_xlabel("layer l (0 = input)")
+    ax.set_ylabel("||∂L/∂h_l|| for ∂L/∂h_L = q_i")
+    ax.legend(fontsize=8)
+    return _save(fig, "straddling_spectrum.png")
+
+
+def main() -> list[Path]:
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    return [per_layer_gradient_norms(), end_to_end_singular_values(), straddling_spectrum()]
+
+
+if __name__ == "__main__":
+    for written in main():
+        print(f"wrote {written}")
