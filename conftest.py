@@ -25,9 +25,9 @@ from spec_tests.reporting import ClaimResults, specification_lines
 PROFILE_ENV_VAR = "GRADSPEC_PROFILE"
 
 _common = dict(deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("ci", derandomize=True, database=None, max_examples=20, **_common)
-settings.register_profile("dev", max_examples=20, **_common)
-settings.register_profile("thorough", max_examples=400, **_common)
+settings.register_profile("ci", derandomize=True, database=None, max_examples=60, **_common)
+settings.register_profile("dev", max_examples=60, **_common)
+settings.register_profile("thorough", max_examples=1000, **_common)
 _default_profile = "ci" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "dev"
 settings.load_profile(os.environ.get(PROFILE_ENV_VAR, _default_profile))
 
@@ -73,6 +73,7 @@ def pytest_collection_modifyitems(config, items):
         claims = claims_of(item)
         if claims:
             item.user_properties.append(("claims", claims))
+            item.extra_keyword_matches.update(claims)  # pytest -k S1a selects a claim's tests
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from .claims import CATALOGUE
 
-PASSED, FAILED, SKIPPED, PENDING = "passed", "failed", "skipped", "pending"
+PASSED, FAILED, SKIPPED, NOT_RUN, PENDING = "passed", "failed", "skipped", "not run", "pending"
 
 
 @dataclass
@@ -40,8 +40,8 @@ class ClaimResults:
             if report.skipped and isinstance(report.longrepr, tuple):
                 reason = report.longrepr[2].removeprefix("Skipped: ")
             elif report.failed:
-                reason = (report.longreprtext or "").strip().splitlines()[-1:] or [""]
-                reason = reason[0]
+                crash = getattr(report.longrepr, "reprcrash", None)
+                reason = crash.message.splitlines()[0] if crash else (report.longreprtext or "").strip()[:200]
             for claim_id in claims:
                 self.outcomes[claim_id].append((report.nodeid, outcome, reason))
 
@@ -51,6 +51,8 @@ class ClaimResults:
             tests = self.outcomes.get(claim_id, [])
             if entry.pending:
                 verdict = PENDING
+            elif not tests:
+                verdict = NOT_RUN  # deselected, e.g. by -k
             elif any(o == FAILED for _, o, _ in tests):
                 verdict = FAILED
             elif any(o == PASSED for _, o, _ in tests):
@@ -65,7 +67,7 @@ def _counts(verdicts: list[ClaimVerdict]) -> str:
     tally = defaultdict(int)
     for v in verdicts:
         tally[v.verdict] += 1
-    return ", ".join(f"{tally[k]} {k}" for k in (PASSED, FAILED, SKIPPED, PENDING) if tally[k])
+    return ", ".join(f"{tally[k]} {k}" for k in (PASSED, FAILED, SKIPPED, NOT_RUN, PENDING) if tally[k])
 
 
 def specification_lines(verdicts: list[ClaimVerdict], impl_name: str, verbose: bool) -> list[str]:
@@ -73,7 +75,7 @@ def specification_lines(verdicts: list[ClaimVerdict], impl_name: str, verbose: b
     lines = [f"Specification of exploding gradients, checked against implementation {impl_name!r}", ""]
     for v in verdicts:
         entry = CATALOGUE[v.claim_id]
-        if v.verdict == PENDING and not verbose:
+        if v.verdict in (PENDING, NOT_RUN) and not verbose:
             continue
         lines.append(f"{v.verdict.upper():8} {v.claim_id:5} {entry.title}")
         if verbose and entry.statement:

@@ -1,0 +1,36 @@
+"""The main job, run as a user runs it: a conformance table and an exit status."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WRONG = ROOT / "tests" / "implementations" / "backward_forgets_sigma_prime.py"
+
+
+def run_main_job(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "spec_tests", *args], cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={"PATH": "/usr/bin:/bin", "GRADSPEC_PROFILE": "ci", "PYTHONPATH": str(ROOT)},
+    )
+
+
+def test_main_job_prints_the_table_and_exits_0_when_every_claim_holds():
+    done = run_main_job("--impl", "reference", "-k", "S1 or P1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Conformance of implementation 'reference'" in done.stdout
+    assert "S1a    PASSED" in done.stdout and "P1     PASSED" in done.stdout
+    assert "P2     NOT RUN" in done.stdout  # deselected by -k, not skipped
+
+
+def test_main_job_exits_1_and_names_the_failed_claim_for_a_wrong_implementation():
+    done = run_main_job("--impl", str(WRONG), "-k", "P2")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "P2     FAILED" in done.stdout
+    assert "Failed claims:" in done.stdout and "∂L/∂h_" in done.stdout
+
+
+def test_main_job_exits_2_with_a_clear_message_for_an_unknown_implementation():
+    done = run_main_job("--impl", "no_such_module_xyz")
+    assert done.returncode == 2
+    assert "cannot import 'no_such_module_xyz'" in done.stdout + done.stderr

@@ -1,0 +1,85 @@
+"""Benchmark: the reference's backward pass against PyTorch autograd, and its cost in depth.
+
+    python tools/benchmark.py [--repeats 7]
+
+Prints ratios, asserts nothing: speed is measured here, never in a test.
+Both sides run the same float64 problem (L = 64 layers, width 256, batch 64,
+tanh); each time is the best of --repeats runs of forward + backward.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import reference  # noqa: E402
+from spec_tests.networks import GaussianNetwork  # noqa: E402
+
+
+def best_time(fn, repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def network(depth: int, width: int, batch: int):
+    net = GaussianNetwork(0, width, depth, 1.0, "tanh").build()
+    rng = np.random.default_rng(1)
+    return net._replace(x=rng.standard_normal((batch, width)), grad_output=rng.standard_normal((batch, width)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args()
+
+    import torch
+
+    from adapters import torch_autograd
+
+    net = network(64, 256, 64)
+    call = (net.x, net.weights, net.biases, net.activation, net.grad_output)
+    t_ref = best_time(lambda: reference.mlp_backward(*call), args.repeats)
+    t_torch = best_time(lambda: torch_autograd.mlp_backward(*call), args.repeats)
+    W_t = [torch.tensor(W, requires_grad=True) for W in net.weights]
+    b_t = [torch.tensor(b, requires_grad=True) for b in net.biases]
+    x_t, g_t = torch.tensor(net.x, requires_grad=True), torch.tensor(net.grad_output)
+
+    def torch_native():
+        h = x_t
+        for W, b in zip(W_t, b_t):
+            h = torch.tanh(torch.nn.functional.linear(h, W, b))
+        grads = torch.autograd.grad(h, [x_t, *W_t, *b_t], g_t)
+        return grads
+
+    t_native = best_time(torch_native, args.repeats)
+    print(f"numpy {np.__version__}, torch {torch.__version__} ({torch.get_num_threads()} threads)")
+    print("forward + backward, L = 64, width 256, batch 64, float64, tanh:")
+    print(f"  reference (numpy)    {t_ref * 1e3:8.2f} ms")
+    print(f"  torch autograd       {t_torch * 1e3:8.2f} ms   (adapter: numpy -> tensors -> numpy)")
+    print(f"  torch, tensors only  {t_native * 1e3:8.2f} ms   (no conversion, no hidden-state gradients kept)")
+    print(f"  ratio reference / torch adapter = {t_ref / t_torch:.2f}; reference / torch tensors only = {t_ref / t_native:.2f}")
+    print()
+    print("reference cost against depth (width 256, batch 64): linear in L means constant time per layer")
+    base = None
+    for depth in (8, 16, 32, 64, 128):
+        net = network(depth, 256, 64)
+        t = best_time(lambda: reference.mlp_backward(net.x, net.weights, net.biases, net.activation, net.grad_output),
+                      args.repeats)
+        base = base or t / depth
+        print(f"  L = {depth:4d}: {t * 1e3:8.2f} ms   {t / depth * 1e3:6.3f} ms/layer   "
+              f"(per-layer time / that at L = 8: {t / depth / base:.2f})")
+
+
+if __name__ == "__main__":
+    main()
