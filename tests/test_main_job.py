@@ -34,3 +34,14 @@ def test_main_job_exits_2_with_a_clear_message_for_an_unknown_implementation():
     done = run_main_job("--impl", "no_such_module_xyz")
     assert done.returncode == 2
     assert "cannot import 'no_such_module_xyz'" in done.stdout + done.stderr
+
+
+def test_pytest_spec_option_prints_claims_and_verdicts_also_under_xdist():
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "spec_tests", "--spec", "-k", "S1c or S5b", "-n", "2", "-q"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={"PATH": "/usr/bin:/bin", "GRADSPEC_PROFILE": "ci", "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "PASSED   S1c   Counterexample: layer norms above 1 do not make the gradient grow" in done.stdout
+    assert "PASSED   S5b" in done.stdout and "claims: 2 passed" in done.stdout
