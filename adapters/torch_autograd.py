@@ -80,3 +80,168 @@ def mlp_layer_jacobians(x, weights, biases, activation):
         with torch.no_grad():
             h = layer(h)
     return jacobians
+
+
+# -- recurrent layers: torch.nn.RNN / LSTM / GRU with the given weights -------------------
+
+
+def _recurrent_module(kind: str, W_ih, W_hh, b_ih, b_hh, activation: str = "tanh"):
+    """A one-layer, time-first torch.nn.RNN/LSTM/GRU holding copies of the given weights."""
+    hidden_size, input_size = np.shape(W_hh)[1], np.shape(W_ih)[1]
+    if kind == "rnn":
+        module = torch.nn.RNN(input_size, hidden_size, nonlinearity=activation, dtype=torch.float64)
+    else:
+        module = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[kind](input_size, hidden_size, dtype=torch.float64)
+    with torch.no_grad():
+        for name, value in (("weight_ih_l0", W_ih), ("weight_hh_l0", W_hh), ("bias_ih_l0", b_ih), ("bias_hh_l0", b_hh)):
+            getattr(module, name).copy_(_tensor(value))
+    return module
+
+
+def _parameter_grads(module):
+    return [_numpy(getattr(module, name).grad) for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")]
+
+
+class _ExplicitRNN:
+    """nn.RNN offers only tanh and relu; other activations unroll the same equation with torch ops."""
+
+    def __init__(self, W_ih, W_hh, b_ih, b_hh, activation):
+        self.sigma = _activation(activation)
+        self.params = [_tensor(p, requires_grad=True) for p in (W_ih, W_hh, b_ih, b_hh)]
+        self.weight_ih_l0, self.weight_hh_l0, self.bias_ih_l0, self.bias_hh_l0 = self.params
+
+    def __call__(self, x, h0):
+        W_ih, W_hh, b_ih, b_hh = self.params
+        h, outputs = h0[0], []
+        for x_t in x:
+            h = self.sigma(torch.nn.functional.linear(x_t, W_ih, b_ih) + torch.nn.functional.linear(h, W_hh, b_hh))
+            outputs.append(h)
+        return torch.stack(outputs), h[None]
+
+
+def _rnn(W_ih, W_hh, b_ih, b_hh, activation):
+    if activation in ("tanh", "relu"):
+        return _recurrent_module("rnn", W_ih, W_hh, b_ih, b_hh, activation)
+    return _ExplicitRNN(W_ih, W_hh, b_ih, b_hh, activation)
+
+
+def _stepped_hidden_states(module, x, h0, c0=None):
+    """Run the module one time step at a time.  Each state h_t (and c_t) is the very tensor the
+    next step consumes, so a retained .grad on it is the total gradient ∂L/∂h_t."""
+    hidden, cells = [h0], ([c0] if c0 is not None else None)
+    for t in range(x.shape[0]):
+        if cells is None:
+            _, h_n = module(x[t:t + 1], hidden[-1][None])
+            hidden.append(h_n[0])
+        else:
+            _, (h_n, c_n) = module(x[t:t + 1], (hidden[-1][None], cells[-1][None]))
+            hidden.append(h_n[0])
+            cells.append(c_n[0])
+    return hidden, cells
+
+
+def rnn_forward(x, h0, W_ih, W_hh, b_ih, b_hh, activation):
+    module = _rnn(W_ih, W_hh, b_ih, b_hh, activation)
+    with torch.no_grad():
+        output, _ = module(_tensor(x), _tensor(h0)[None])
+    return np.concatenate([np.asarray(h0, dtype=np.float64)[None], _numpy(output)])
+
+
+def rnn_backward(x, h0, W_ih, W_hh, b_ih, b_hh, activation, grad_output):
+    module = _rnn(W_ih, W_hh, b_ih, b_hh, activation)
+    x_t, h0_t = _tensor(x, requires_grad=True), _tensor(h0, requires_grad=True)
+    output, _ = module(x_t, h0_t[None])
+    output.backward(_tensor(grad_output))
+    # the total ∂L/∂h_t at every step: the same module stepped one time step at a time
+    stepped = _rnn(W_ih, W_hh, b_ih, b_hh, activation)
+    h0_s = _tensor(h0, requires_grad=True)
+    states, _ = _stepped_hidden_states(stepped, _tensor(x), h0_s)
+    for h in states[1:]:
+        h.retain_grad()
+    torch.stack(states[1:]).backward(_tensor(grad_output))
+    grad_hidden = np.stack([_numpy(h0_s.grad)] + [_numpy(h.grad) for h in states[1:]])
+    return (grad_hidden, _numpy(x_t.grad), *_parameter_grads(module))
+
+
+def _step_jacobians(step, x, states):
+    """torch.autograd.functional.jacobian of state ↦ step(x_t, state) at each visited state."""
+    return [torch.autograd.functional.jacobian(lambda s, x_t=x_t: step(x_t, s), s) for x_t, s in zip(x, states)]
+
+
+def rnn_step_jacobians(x, h0, W_ih, W_hh, b_ih, b_hh, activation):
+    module = _rnn(W_ih, W_hh, b_ih, b_hh, activation)
+    x_t = _tensor(x)[:, None]
+    with torch.no_grad():
+        states, _ = _stepped_hidden_states(module, x_t, _tensor(h0)[None])
+
+    def step(x_step, h):
+        return module(x_step[None], h[None, None])[1][0, 0]
+
+    return np.stack([_numpy(J) for J in _step_jacobians(step, x_t, [s[0] for s in states[:-1]])])
+
+
+def lstm_forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh):
+    module = _recurrent_module("lstm", W_ih, W_hh, b_ih, b_hh)
+    with torch.no_grad():
+        output, _ = module(_tensor(x), (_tensor(h0)[None], _tensor(c0)[None]))
+        _, cells = _stepped_hidden_states(module, _tensor(x), _tensor(h0), _tensor(c0))
+    hidden = np.concatenate([np.asarray(h0, dtype=np.float64)[None], _numpy(output)])
+    return hidden, np.stack([_numpy(c) for c in cells])
+
+
+def lstm_backward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, grad_output, grad_cell):
+    module = _recurrent_module("lstm", W_ih, W_hh, b_ih, b_hh)
+    x_t, h0_t, c0_t = (_tensor(a, requires_grad=True) for a in (x, h0, c0))
+    output, (_, c_n) = module(x_t, (h0_t[None], c0_t[None]))
+    torch.autograd.backward([output, c_n[0]], [_tensor(grad_output), _tensor(grad_cell)])
+    return (_numpy(x_t.grad), _numpy(h0_t.grad), _numpy(c0_t.grad), *_parameter_grads(module))
+
+
+def lstm_step_jacobians(x, h0, c0, W_ih, W_hh, b_ih, b_hh):
+    module = _recurrent_module("lstm", W_ih, W_hh, b_ih, b_hh)
+    H = np.shape(h0)[0]
+    x_t = _tensor(x)[:, None]
+    with torch.no_grad():
+        hs, cs = _stepped_hidden_states(module, x_t, _tensor(h0)[None], _tensor(c0)[None])
+
+    def step(x_step, state):  # state = (h, c) concatenated
+        _, (h, c) = module(x_step[None], (state[None, None, :H], state[None, None, H:]))
+        return torch.cat([h[0, 0], c[0, 0]])
+
+    full = [_numpy(J) for J in _step_jacobians(step, x_t, [torch.cat([h[0], c[0]]) for h, c in zip(hs[:-1], cs[:-1])])]
+    return np.stack([J[H:, H:] for J in full]), np.stack(full)
+
+
+def gru_forward(x, h0, W_ih, W_hh, b_ih, b_hh):
+    module = _recurrent_module("gru", W_ih, W_hh, b_ih, b_hh)
+    with torch.no_grad():
+        output, _ = module(_tensor(x), _tensor(h0)[None])
+    return np.concatenate([np.asarray(h0, dtype=np.float64)[None], _numpy(output)])
+
+
+def gru_backward(x, h0, W_ih, W_hh, b_ih, b_hh, grad_output):
+    module = _recurrent_module("gru", W_ih, W_hh, b_ih, b_hh)
+    x_t, h0_t = _tensor(x, requires_grad=True), _tensor(h0, requires_grad=True)
+    output, _ = module(x_t, h0_t[None])
+    output.backward(_tensor(grad_output))
+    return (_numpy(x_t.grad), _numpy(h0_t.grad), *_parameter_grads(module))
+
+
+def gru_step_jacobians(x, h0, W_ih, W_hh, b_ih, b_hh):
+    module = _recurrent_module("gru", W_ih, W_hh, b_ih, b_hh)
+    H = np.shape(h0)[0]
+    x_t = _tensor(x)[:, None]
+    with torch.no_grad():
+        states, _ = _stepped_hidden_states(module, x_t, _tensor(h0)[None])
+
+    def step(x_step, h):
+        return module(x_step[None], h[None, None])[1][0, 0]
+
+    full = _step_jacobians(step, x_t, [s[0] for s in states[:-1]])
+    # the direct path diag(z_t) needs the update gate itself, which nn.GRU does not expose:
+    # z_t = σ(x_t W_izᵀ + b_iz + h_{t-1} W_hzᵀ + b_hz), from torch's own parameters
+    W_iz, W_hz = module.weight_ih_l0[H:2 * H], module.weight_hh_l0[H:2 * H]
+    b_z = module.bias_ih_l0[H:2 * H] + module.bias_hh_l0[H:2 * H]
+    with torch.no_grad():
+        direct = [torch.diag(torch.sigmoid(x_t[t, 0] @ W_iz.T + states[t][0] @ W_hz.T + b_z)) for t in range(len(x))]
+    return np.stack([_numpy(d) for d in direct]), np.stack([_numpy(J) for J in full])
