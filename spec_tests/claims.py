@@ -66,6 +66,77 @@ _CLAIMS = [
         "Definition (docs/protocol.md)",
         kind="definition",
     ),
+    Claim(
+        "P4",
+        "The RNN forward pass unrolls the recurrence",
+        "rnn_forward(x, h0, W_ih, W_hh, b_ih, b_hh, σ) returns h_0 = h0 and "
+        "h_t = σ(x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh) for t = 1..T, time-first, as torch.nn.RNN.",
+        "Definition (docs/protocol.md); PyTorch's nn.RNN documentation",
+        kind="definition",
+    ),
+    Claim(
+        "P5",
+        "The RNN backward pass is backpropagation through time",
+        "For L = Σ_t ⟨g_t, h_t⟩, rnn_backward returns the total gradients ∂L/∂h_t = g_t + (σ'(a_{t+1}) ⊙ "
+        "∂L/∂h_{t+1}) W_hh (no g_0 term; ∂L/∂h_T = g_T), and gradients of x, W_ih, W_hh, b_ih, b_hh that "
+        "pass the dot-product test ⟨J t, c⟩ = ⟨t, Jᵀc⟩ against the definition.",
+        "Definition (Werbos 1990, backpropagation through time); dot-product test as in JAX's check_vjp",
+        kind="definition",
+    ),
+    Claim(
+        "P6",
+        "RNN step Jacobians are diag(σ'(a_t)) W_hh",
+        "rnn_step_jacobians returns J_t = ∂h_t/∂h_{t-1} = diag(σ'(a_t)) W_hh for t = 1..T along one sequence.",
+        "Definition (docs/protocol.md)",
+        kind="definition",
+    ),
+    Claim(
+        "P7",
+        "The LSTM forward pass follows PyTorch's cell equations, gates (i, f, g, o)",
+        "With z = x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh split into blocks (i, f, g, o): "
+        "c_t = σ(z_f) ⊙ c_{t-1} + σ(z_i) ⊙ tanh(z_g) and h_t = σ(z_o) ⊙ tanh(c_t).",
+        "Hochreiter & Schmidhuber (1997) with the forget gate of Gers et al. (2000); PyTorch's nn.LSTM",
+        kind="definition",
+    ),
+    Claim(
+        "P8",
+        "The LSTM backward pass is the vector–Jacobian product of the LSTM",
+        "For L = Σ_t ⟨g_t, h_t⟩ + ⟨g_c, c_T⟩, lstm_backward's gradients of x, h0, c0, W_ih, W_hh, b_ih, b_hh "
+        "pass the dot-product test against the definition (P7).",
+        "Definition; dot-product test as in JAX's check_vjp; complex-step derivatives (Squire & Trapp 1998)",
+        kind="definition",
+    ),
+    Claim(
+        "P9",
+        "LSTM step Jacobians: the direct cell path is diag(f_t)",
+        "lstm_step_jacobians returns, for each step, the direct path ∂c_t/∂c_{t-1} with h_{t-1} held fixed, "
+        "which is diag(f_t), and the full Jacobian of (h_t, c_t) with respect to (h_{t-1}, c_{t-1}).",
+        "Definition; Hochreiter & Schmidhuber (1997), the constant error carousel",
+        kind="definition",
+    ),
+    Claim(
+        "P10",
+        "The GRU forward pass follows PyTorch's equations, reset gate after the matmul",
+        "Gates (r, z, n): r = σ(x W_irᵀ + b_ir + h W_hrᵀ + b_hr), z likewise, "
+        "n = tanh(x W_inᵀ + b_in + r ⊙ (h W_hnᵀ + b_hn)), h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}.",
+        "Cho et al. (2014), in PyTorch's nn.GRU variant (z weighs the previous state; reset after the matmul)",
+        kind="definition",
+    ),
+    Claim(
+        "P11",
+        "The GRU backward pass is the vector–Jacobian product of the GRU",
+        "For L = Σ_t ⟨g_t, h_t⟩, gru_backward's gradients of x, h0, W_ih, W_hh, b_ih, b_hh pass the "
+        "dot-product test against the definition (P10).",
+        "Definition; dot-product test as in JAX's check_vjp",
+        kind="definition",
+    ),
+    Claim(
+        "P12",
+        "GRU step Jacobians: the direct path is diag(z_t)",
+        "gru_step_jacobians returns the direct path diag(z_t) (gates held fixed) and the full ∂h_t/∂h_{t-1}.",
+        "Definition (docs/protocol.md)",
+        kind="definition",
+    ),
     # -- S1: products of Jacobians through depth ----------------------------------
     Claim(
         "S1a",

@@ -52,6 +52,44 @@ class MLPGradients(NamedTuple):
     biases: list[np.ndarray]
 
 
+class RNNGradients(NamedTuple):
+    hidden: np.ndarray  # total ∂L/∂h_t, t = 0..T
+    inputs: np.ndarray
+    W_ih: np.ndarray
+    W_hh: np.ndarray
+    b_ih: np.ndarray
+    b_hh: np.ndarray
+
+
+class LSTMForward(NamedTuple):
+    hidden: np.ndarray
+    cells: np.ndarray
+
+
+class LSTMGradients(NamedTuple):
+    inputs: np.ndarray
+    h0: np.ndarray
+    c0: np.ndarray
+    W_ih: np.ndarray
+    W_hh: np.ndarray
+    b_ih: np.ndarray
+    b_hh: np.ndarray
+
+
+class GRUGradients(NamedTuple):
+    inputs: np.ndarray
+    h0: np.ndarray
+    W_ih: np.ndarray
+    W_hh: np.ndarray
+    b_ih: np.ndarray
+    b_hh: np.ndarray
+
+
+class StepJacobians(NamedTuple):
+    direct: np.ndarray
+    full: np.ndarray
+
+
 def load_implementation(name: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> "Implementation":
     """Load ``reference``, ``torch``, an importable module path, or a .py file path."""
     target = BUILTIN_IMPLEMENTATIONS.get(name, name)
@@ -161,6 +199,55 @@ class Implementation:
         call = self._call("mlp_layer_jacobians", x=x, weights=weights, biases=biases, activation=activation)
         return call.arrays(call.result, "layer Jacobians", [W.shape for W in weights])
 
+    # -- recurrent layers (time-first sequences, PyTorch's gate-stacked weights) -----
+
+    def rnn_forward(self, x, h0, W_ih, W_hh, b_ih, b_hh, activation) -> np.ndarray:
+        call = self._call("rnn_forward", x=x, h0=h0, W_ih=W_ih, W_hh=W_hh, b_ih=b_ih, b_hh=b_hh, activation=activation)
+        return call.array(call.result, "hidden", (x.shape[0] + 1,) + h0.shape)
+
+    def rnn_backward(self, x, h0, W_ih, W_hh, b_ih, b_hh, activation, grad_output) -> RNNGradients:
+        call = self._call("rnn_backward", x=x, h0=h0, W_ih=W_ih, W_hh=W_hh, b_ih=b_ih, b_hh=b_hh,
+                          activation=activation, grad_output=grad_output)
+        shapes = [(x.shape[0] + 1,) + h0.shape, x.shape, W_ih.shape, W_hh.shape, b_ih.shape, b_hh.shape]
+        return RNNGradients(*call.fields(RNNGradients._fields, shapes))
+
+    def rnn_step_jacobians(self, x, h0, W_ih, W_hh, b_ih, b_hh, activation) -> np.ndarray:
+        call = self._call("rnn_step_jacobians", x=x, h0=h0, W_ih=W_ih, W_hh=W_hh, b_ih=b_ih, b_hh=b_hh,
+                          activation=activation)
+        H = h0.shape[-1]
+        return call.array(call.result, "step Jacobians", (x.shape[0], H, H))
+
+    def lstm_forward(self, x, h0, c0, W_ih, W_hh, b_ih, b_hh) -> LSTMForward:
+        call = self._call("lstm_forward", x=x, h0=h0, c0=c0, W_ih=W_ih, W_hh=W_hh, b_ih=b_ih, b_hh=b_hh)
+        shape = (x.shape[0] + 1,) + h0.shape
+        return LSTMForward(*call.fields(LSTMForward._fields, [shape, shape]))
+
+    def lstm_backward(self, x, h0, c0, W_ih, W_hh, b_ih, b_hh, grad_output, grad_cell) -> LSTMGradients:
+        call = self._call("lstm_backward", x=x, h0=h0, c0=c0, W_ih=W_ih, W_hh=W_hh, b_ih=b_ih, b_hh=b_hh,
+                          grad_output=grad_output, grad_cell=grad_cell)
+        shapes = [x.shape, h0.shape, c0.shape, W_ih.shape, W_hh.shape, b_ih.shape, b_hh.shape]
+        return LSTMGradients(*call.fields(LSTMGradients._fields, shapes))
+
+    def lstm_step_jacobians(self, x, h0, c0, W_ih, W_hh, b_ih, b_hh) -> StepJacobians:
+        call = self._call("lstm_step_jacobians", x=x, h0=h0, c0=c0, W_ih=W_ih, W_hh=W_hh, b_ih=b_ih, b_hh=b_hh)
+        T, H = x.shape[0], h0.shape[-1]
+        return StepJacobians(*call.fields(StepJacobians._fields, [(T, H, H), (T, 2 * H, 2 * H)]))
+
+    def gru_forward(self, x, h0, W_ih, W_hh, b_ih, b_hh) -> np.ndarray:
+        call = self._call("gru_forward", x=x, h0=h0, W_ih=W_ih, W_hh=W_hh, b_ih=b_ih, b_hh=b_hh)
+        return call.array(call.result, "hidden", (x.shape[0] + 1,) + h0.shape)
+
+    def gru_backward(self, x, h0, W_ih, W_hh, b_ih, b_hh, grad_output) -> GRUGradients:
+        call = self._call("gru_backward", x=x, h0=h0, W_ih=W_ih, W_hh=W_hh, b_ih=b_ih, b_hh=b_hh,
+                          grad_output=grad_output)
+        shapes = [x.shape, h0.shape, W_ih.shape, W_hh.shape, b_ih.shape, b_hh.shape]
+        return GRUGradients(*call.fields(GRUGradients._fields, shapes))
+
+    def gru_step_jacobians(self, x, h0, W_ih, W_hh, b_ih, b_hh) -> StepJacobians:
+        call = self._call("gru_step_jacobians", x=x, h0=h0, W_ih=W_ih, W_hh=W_hh, b_ih=b_ih, b_hh=b_hh)
+        T, H = x.shape[0], h0.shape[-1]
+        return StepJacobians(*call.fields(StepJacobians._fields, [(T, H, H), (T, H, H)]))
+
     # -- machinery ----------------------------------------------------------------
 
     def _call(self, function: str, **kwargs) -> "_Call":
@@ -208,20 +295,25 @@ class _Call:
         return tuple(result)
 
     def arrays(self, values: Any, what: str, shapes: list[tuple]) -> list[np.ndarray]:
+        """A list of arrays, one per layer."""
         if not isinstance(values, (list, tuple)) or len(values) != len(shapes):
             raise self.fail(f"{what} = {describe(values)}; expected a list of {len(shapes)} arrays")
-        checked = []
-        for index, (value, shape) in enumerate(zip(values, shapes)):
-            label = f"{what}[{index}]"
-            try:
-                array = np.asarray(value)
-            except Exception as error:
-                raise self.fail(f"{label} that is not an array ({type(value).__name__}: {error})") from None
-            if array.shape != tuple(shape):
-                raise self.fail(f"{label} of shape {array.shape}; expected {tuple(shape)}")
-            if array.dtype != PROTOCOL_DTYPE:
-                raise self.fail(f"{label} of dtype {array.dtype}; expected {PROTOCOL_DTYPE}")
-            if not np.all(np.isfinite(array)):
-                raise self.fail(f"{label} with non-finite values (NaN or inf) for finite inputs")
-            checked.append(array)
-        return checked
+        return [self.array(value, f"{what}[{index}]", shape) for index, (value, shape) in enumerate(zip(values, shapes))]
+
+    def fields(self, names: Sequence[str], shapes: list[tuple]) -> list[np.ndarray]:
+        """A tuple of arrays, one per named field."""
+        parts = self.unpack(len(names), names)
+        return [self.array(part, name, shape) for part, name, shape in zip(parts, names, shapes)]
+
+    def array(self, value: Any, label: str, shape: tuple) -> np.ndarray:
+        try:
+            array = np.asarray(value)
+        except Exception as error:
+            raise self.fail(f"{label} that is not an array ({type(value).__name__}: {error})") from None
+        if array.shape != tuple(shape):
+            raise self.fail(f"{label} of shape {array.shape}; expected {tuple(shape)}")
+        if array.dtype != PROTOCOL_DTYPE:
+            raise self.fail(f"{label} of dtype {array.dtype}; expected {PROTOCOL_DTYPE}")
+        if not np.all(np.isfinite(array)):
+            raise self.fail(f"{label} with non-finite values (NaN or inf) for finite inputs")
+        return array

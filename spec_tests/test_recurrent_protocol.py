@@ -1,0 +1,259 @@
+"""P4–P12: what the recurrent functions must compute (PyTorch's conventions).
+
+Forward passes and step Jacobians are checked step by step, recomputing step t
+from the implementation's own state at t − 1 with the spec's definitions
+(spec_tests/definitions.py).  Backward passes are checked by the dot-product
+test ⟨J t, c⟩ = ⟨t, Jᵀc⟩ for a random tangent t of *every* input at once, J t
+taken by the complex step through the spec's definition.
+"""
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from spec_tests import definitions, maths
+from spec_tests.assertions import assert_within
+from spec_tests.claims import claim
+from spec_tests.sequences import random_recurrences
+
+
+def step_error(x_t, h, W_ih, W_hh, b_ih, b_hh):
+    """How far two correct evaluations of x W_ihᵀ + b_ih + h W_hhᵀ + b_hh may differ."""
+    n = W_ih.shape[1] + W_hh.shape[1] + 2
+    magnitude = np.abs(x_t) @ np.abs(W_ih).T + np.abs(h) @ np.abs(W_hh).T + np.abs(b_ih) + np.abs(b_hh)
+    return 2 * maths.gamma(n) * magnitude + n * maths.TINY
+
+
+def gate_error(z_error, slope_bound):
+    """A gate σ(z) or tanh(z) whose argument may be off by z_error: its value may be off by this."""
+    return slope_bound * z_error + 4 * maths.EPS
+
+
+def dot_product_test(lhs, tangents, gradients, r, width, what):
+    """⟨J t, c⟩ (complex step, the spec's definition) against ⟨t, Jᵀc⟩ (the implementation).
+
+    A backward pass of T steps of width n is accurate to about 16·T·(n + 4)·eps relative to
+    two scales: the terms of the dot product, Σ_k ||t_k||·||∂L/∂input_k|| + |⟨J t, c⟩|, and, where
+    saturated gates make the gradient tiny while σ' is known only to a few eps absolutely, the
+    normwise bound ||t||·||c||·(1 + ||W_hh||)^T·(1 + ||W_ih||)·(1 + state size) that holds with every
+    derivative factor ≤ 1.
+    """
+    __tracebackhide__ = True
+    rhs = sum(float(np.sum(t * g)) for t, g in zip(tangents, gradients))
+    terms = sum(np.linalg.norm(t) * np.linalg.norm(g) for t, g in zip(tangents, gradients)) + abs(lhs)
+    cotangent = np.linalg.norm(r.grad_output) + (0.0 if r.grad_cell is None else np.linalg.norm(r.grad_cell))
+    tangent = np.sqrt(sum(np.sum(t * t) for t in tangents))
+    state = 1 + np.max(np.abs(r.x)) + np.max(np.abs(r.h0)) + (0 if r.c0 is None else np.max(np.abs(r.c0)) + r.steps)
+    normwise = tangent * cotangent * (1 + np.linalg.norm(r.W_hh, 2)) ** r.steps * (1 + np.linalg.norm(r.W_ih, 2)) * state
+    tolerance = 16 * r.steps * (width + 4) * maths.EPS * (terms + normwise)
+    assert abs(lhs - rhs) <= tolerance, (
+        f"{what}: ⟨J t, c⟩ = {lhs!r} from the definition, but ⟨t, Jᵀc⟩ = {rhs!r} from the implementation's "
+        f"gradients (|difference| {abs(lhs - rhs):.3g} > tolerance {tolerance:.3g})"
+    )
+
+
+def random_tangents(seed, arrays):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(np.shape(a)) for a in arrays]
+
+
+# -- vanilla RNN --------------------------------------------------------------------------
+
+
+@claim("P4")
+@given(case=random_recurrences("rnn"))
+def test_rnn_forward_unrolls_the_recurrence_with_two_biases(impl, case):
+    r = case.build()
+    hidden = impl.rnn_forward(r.x, r.h0, *r.weights(), r.activation)
+    assert_within(hidden[0], r.h0, 0.0, "hidden[0] must be h0")
+    slope = 0.25 if r.activation == "sigmoid" else 1.0
+    for t in range(1, r.steps + 1):
+        expected = definitions.rnn_step(r.x[t - 1], hidden[t - 1], *r.weights(), r.activation)
+        error = slope * step_error(r.x[t - 1], hidden[t - 1], *r.weights()) + maths.sigma_error(r.activation, expected)
+        assert_within(hidden[t], expected, error, f"h_{t} = σ(x_{t} W_ihᵀ + b_ih + h_{t - 1} W_hhᵀ + b_hh)",
+                      hint="sequences are time-first (T, batch, input); both biases are added")
+
+
+@claim("P5")
+@given(case=random_recurrences("rnn"), seed=st.integers(0, 2**32 - 1))
+def test_rnn_backward_is_backpropagation_through_time(impl, case, seed):
+    r = case.build()
+    grads = impl.rnn_backward(r.x, r.h0, *r.weights(), r.activation, r.grad_output)
+    hidden = impl.rnn_forward(r.x, r.h0, *r.weights(), r.activation)
+    # the total gradient at each state, one step at a time: ḡ_{t-1} = g_out_{t-1} + (σ'(a_t) ⊙ ḡ_t) W_hh
+    assert_within(grads.hidden[-1], r.grad_output[-1], 0.0, "∂L/∂h_T = grad_output_T")
+    for t in range(r.steps, 0, -1):
+        a = r.x[t - 1] @ r.W_ih.T + r.b_ih + hidden[t - 1] @ r.W_hh.T + r.b_hh
+        a_error = step_error(r.x[t - 1], hidden[t - 1], *r.weights())
+        delta = maths.sigma_prime(r.activation, a) * grads.hidden[t]
+        delta_error = maths.sigma_prime_uncertainty(r.activation, a, a_error) * np.abs(grads.hidden[t])
+        direct = r.grad_output[t - 2] if t >= 2 else 0.0
+        magnitude = (np.abs(delta) + delta_error) @ np.abs(r.W_hh)
+        assert_within(
+            grads.hidden[t - 1], direct + delta @ r.W_hh,
+            delta_error @ np.abs(r.W_hh) + 2 * maths.gamma(r.hidden_size + 1) * (magnitude + np.abs(direct)) + maths.TINY,
+            f"∂L/∂h_{t - 1} = grad_output_{t - 1} + (σ'(a_{t}) ⊙ ∂L/∂h_{t}) W_hh (the total gradient)",
+            hint="the gradient at h_(t-1) adds its own output gradient to what flows back from step t",
+        )
+    inputs = [r.x, r.h0, *r.weights()]
+    tangents = random_tangents(seed, inputs)
+    lhs = definitions.directional_derivative(
+        lambda *p: np.sum(r.grad_output * definitions.rnn_unroll(*p, r.activation)[1:]), inputs, tangents)
+    dot_product_test(lhs, tangents, [grads.inputs, grads.hidden[0], grads.W_ih, grads.W_hh, grads.b_ih, grads.b_hh],
+                     r, r.hidden_size + r.x.shape[-1], "BPTT gradients of x, h0, W_ih, W_hh, b_ih, b_hh")
+
+
+@claim("P6")
+@given(case=random_recurrences("rnn", max_batch=1))
+def test_rnn_step_jacobians_are_diag_sigma_prime_times_W_hh(impl, case):
+    r = case.build()
+    one = r.single()
+    jacobians = impl.rnn_step_jacobians(one.x, one.h0, *r.weights(), r.activation)
+    hidden = impl.rnn_forward(r.x, r.h0, *r.weights(), r.activation)[:, 0]
+    for t in range(1, r.steps + 1):
+        a = one.x[t - 1] @ r.W_ih.T + r.b_ih + hidden[t - 1] @ r.W_hh.T + r.b_hh
+        u = maths.sigma_prime_uncertainty(r.activation, a, step_error(one.x[t - 1], hidden[t - 1], *r.weights()))
+        expected = maths.sigma_prime(r.activation, a)[:, None] * r.W_hh
+        assert_within(jacobians[t - 1], expected, u[:, None] * np.abs(r.W_hh) + 2 * maths.EPS * np.abs(expected) + maths.TINY,
+                      f"J_{t} = ∂h_{t}/∂h_{t - 1} = diag(σ'(a_{t})) W_hh")
+
+
+# -- LSTM ---------------------------------------------------------------------------------
+
+
+def lstm_step_errors(x_t, h, c, r):
+    """Bounds on how far correct evaluations of c_t and h_t may differ, from the gates' rounding."""
+    z_error = step_error(x_t, h, *r.weights())
+    H = r.hidden_size
+    _, c_new, (i, f, g, o) = definitions.lstm_step(x_t, h, c, *r.weights())
+    e_i, e_f, e_g, e_o = (gate_error(z_error[..., k * H:(k + 1) * H], s) for k, s in enumerate((0.25, 0.25, 1.0, 0.25)))
+    c_error = e_f * np.abs(c) + e_i * np.abs(g) + np.abs(i) * e_g + 2 * maths.EPS * (np.abs(f * c) + np.abs(i * g))
+    h_error = e_o * np.abs(np.tanh(c_new)) + np.abs(o) * (c_error + 4 * maths.EPS) + maths.TINY
+    return c_error + maths.TINY, h_error, z_error
+
+
+@claim("P7")
+@given(case=random_recurrences("lstm"))
+def test_lstm_forward_follows_the_cell_equations_with_gates_i_f_g_o(impl, case):
+    r = case.build()
+    hidden, cells = impl.lstm_forward(r.x, r.h0, r.c0, *r.weights())
+    assert_within(hidden[0], r.h0, 0.0, "hidden[0] must be h0")
+    assert_within(cells[0], r.c0, 0.0, "cells[0] must be c0")
+    for t in range(1, r.steps + 1):
+        h, c, _ = definitions.lstm_step(r.x[t - 1], hidden[t - 1], cells[t - 1], *r.weights())
+        c_error, h_error, _ = lstm_step_errors(r.x[t - 1], hidden[t - 1], cells[t - 1], r)
+        hint = "gate blocks are stacked (i, f, g, o) as in torch.nn.LSTM; c_t = f c_(t-1) + i g, h_t = o tanh(c_t)"
+        assert_within(cells[t], c, c_error, f"c_{t} = f ⊙ c_{t - 1} + i ⊙ g", hint=hint)
+        assert_within(hidden[t], h, h_error, f"h_{t} = o ⊙ tanh(c_{t})", hint=hint)
+
+
+@claim("P8")
+@given(case=random_recurrences("lstm"), seed=st.integers(0, 2**32 - 1))
+def test_lstm_backward_is_the_vector_jacobian_product_of_the_lstm(impl, case, seed):
+    r = case.build()
+    grads = impl.lstm_backward(r.x, r.h0, r.c0, *r.weights(), r.grad_output, r.grad_cell)
+
+    def loss(x, h0, c0, W_ih, W_hh, b_ih, b_hh):
+        hidden, cells = definitions.lstm_unroll(x, h0, c0, W_ih, W_hh, b_ih, b_hh)
+        return np.sum(r.grad_output * hidden[1:]) + np.sum(r.grad_cell * cells[-1])
+
+    inputs = [r.x, r.h0, r.c0, *r.weights()]
+    tangents = random_tangents(seed, inputs)
+    lhs = definitions.directional_derivative(loss, inputs, tangents)
+    dot_product_test(lhs, tangents, list(grads), r, 4 * r.hidden_size + r.x.shape[-1],
+                     "LSTM gradients of x, h0, c0, W_ih, W_hh, b_ih, b_hh for L = Σ⟨g_t, h_t⟩ + ⟨g_c, c_T⟩")
+
+
+@claim("P9")
+@given(case=random_recurrences("lstm", max_batch=1))
+def test_lstm_step_jacobians_direct_path_is_diag_f_and_full_is_the_step_derivative(impl, case):
+    r = case.build()
+    one = r.single()
+    H = r.hidden_size
+    jac = impl.lstm_step_jacobians(one.x, one.h0, one.c0, *r.weights())
+    hidden, cells = impl.lstm_forward(r.x, r.h0, r.c0, *r.weights())
+    for t in range(1, r.steps + 1):
+        x_t, h, c = one.x[t - 1], hidden[t - 1, 0], cells[t - 1, 0]
+        _, _, z_error = lstm_step_errors(x_t, h, c, r)
+        _, _, (i, f, g, o) = definitions.lstm_step(x_t, h, c, *r.weights())
+        e_f = gate_error(z_error[H:2 * H], 0.25)
+        assert_within(jac.direct[t - 1], np.diag(f), np.diag(e_f),
+                      f"the direct cell path ∂c_{t}/∂c_{t - 1} (h_{t - 1} held fixed) is diag(f_{t})")
+
+        def step(state, x_t=x_t):
+            h_new, c_new, _ = definitions.lstm_step(x_t, state[:H], state[H:], *r.weights())
+            return np.concatenate([h_new, c_new])
+
+        expected = definitions.jacobian(step, np.concatenate([h, c]))
+        W = [np.abs(r.W_hh[k * H:(k + 1) * H]) for k in range(4)]
+        through_h = (np.abs(c)[:, None] * W[1] + np.abs(g)[:, None] * W[0] + np.abs(i)[:, None] * W[2] + W[3])
+        magnitude = np.block([[through_h, np.ones((H, H))], [through_h, np.ones((H, H))]])
+        n = r.x.shape[-1] + H + 4
+        tolerance = 16 * n * maths.EPS * np.abs(expected) + (np.max(z_error) + 8 * maths.EPS) * magnitude + maths.TINY
+        assert_within(jac.full[t - 1], expected, tolerance,
+                      f"the full step Jacobian ∂(h_{t}, c_{t})/∂(h_{t - 1}, c_{t - 1}), rows (h, c), columns (h, c)")
+
+
+# -- GRU ----------------------------------------------------------------------------------
+
+
+def gru_step_error(x_t, h, r):
+    z_error = step_error(x_t, h, *r.weights())
+    H = r.hidden_size
+    h_new, (reset, update, n) = definitions.gru_step(x_t, h, *r.weights())
+    e_r, e_z = gate_error(z_error[..., :H], 0.25), gate_error(z_error[..., H:2 * H], 0.25)
+    hn = np.abs(h @ r.W_hh[2 * H:].T + r.b_hh[2 * H:])
+    e_n = gate_error(z_error[..., 2 * H:] * (1 + np.abs(reset)) + e_r * hn, 1.0)
+    h_error = e_z * (np.abs(n) + np.abs(h)) + np.abs(1 - update) * e_n + 2 * maths.EPS * (np.abs(h_new) + np.abs(h))
+    return h_error + maths.TINY, z_error, hn
+
+
+@claim("P10")
+@given(case=random_recurrences("gru"))
+def test_gru_forward_follows_pytorchs_equations_with_reset_after_the_matmul(impl, case):
+    r = case.build()
+    hidden = impl.gru_forward(r.x, r.h0, *r.weights())
+    assert_within(hidden[0], r.h0, 0.0, "hidden[0] must be h0")
+    for t in range(1, r.steps + 1):
+        expected, _ = definitions.gru_step(r.x[t - 1], hidden[t - 1], *r.weights())
+        error, _, _ = gru_step_error(r.x[t - 1], hidden[t - 1], r)
+        assert_within(
+            hidden[t], expected, error, f"h_{t} = (1 − z) ⊙ n + z ⊙ h_{t - 1}, n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))",
+            hint="gates are stacked (r, z, n); the reset gate multiplies W_hn h + b_hn, after the matmul; "
+            "z weighs the previous state",
+        )
+
+
+@claim("P11")
+@given(case=random_recurrences("gru"), seed=st.integers(0, 2**32 - 1))
+def test_gru_backward_is_the_vector_jacobian_product_of_the_gru(impl, case, seed):
+    r = case.build()
+    grads = impl.gru_backward(r.x, r.h0, *r.weights(), r.grad_output)
+    inputs = [r.x, r.h0, *r.weights()]
+    tangents = random_tangents(seed, inputs)
+    lhs = definitions.directional_derivative(
+        lambda *p: np.sum(r.grad_output * definitions.gru_unroll(*p)[1:]), inputs, tangents)
+    dot_product_test(lhs, tangents, list(grads), r, 3 * r.hidden_size + r.x.shape[-1],
+                     "GRU gradients of x, h0, W_ih, W_hh, b_ih, b_hh")
+
+
+@claim("P12")
+@given(case=random_recurrences("gru", max_batch=1))
+def test_gru_step_jacobians_direct_path_is_diag_z_and_full_is_the_step_derivative(impl, case):
+    r = case.build()
+    one = r.single()
+    H = r.hidden_size
+    jac = impl.gru_step_jacobians(one.x, one.h0, *r.weights())
+    hidden = impl.gru_forward(r.x, r.h0, *r.weights())[:, 0]
+    for t in range(1, r.steps + 1):
+        x_t, h = one.x[t - 1], hidden[t - 1]
+        _, z_error, hn = gru_step_error(x_t, h, r)
+        _, (reset, update, n) = definitions.gru_step(x_t, h, *r.weights())
+        assert_within(jac.direct[t - 1], np.diag(update), np.diag(gate_error(z_error[H:2 * H], 0.25)),
+                      f"the direct path ∂h_{t}/∂h_{t - 1} (gates held fixed) is diag(z_{t})")
+        expected = definitions.jacobian(lambda s, x_t=x_t: definitions.gru_step(x_t, s, *r.weights())[0], h)
+        W_r, W_z, W_n = (np.abs(r.W_hh[k * H:(k + 1) * H]) for k in range(3))
+        magnitude = np.eye(H) + (np.abs(h) + np.abs(n))[:, None] * W_z + hn[:, None] * W_r + W_n
+        tolerance = (16 * (r.x.shape[-1] + H + 4) * maths.EPS * np.abs(expected)
+                     + (np.max(z_error) * (1 + np.max(hn)) + 8 * maths.EPS) * magnitude + maths.TINY)
+        assert_within(jac.full[t - 1], expected, tolerance, f"the full step Jacobian ∂h_{t}/∂h_{t - 1}")
