@@ -213,6 +213,89 @@ _CLAIMS = [
         "generating function of log χ²_n (tested in spec_tests/test_depth.py)",
     ),
     Claim(
+        "S3b",
+        "In an RNN, a spectrum straddling 1 makes some directions explode while others vanish",
+        "For a linear RNN with symmetric W_hh = Q diag(s) Qᵀ, a gradient along q_i at step T reaches h_0 as "
+        "s_i^T q_i exactly: the directions with s_i > 1 explode and those with s_i < 1 vanish, through the "
+        "same recurrence.",
+        f"Seed S3; {BENGIO_1994}; {PASCANU_2013}",
+    ),
+    Claim(
+        "S4a",
+        "A linear RNN's gradient through T steps lies between ρ(W)^T and σ_max(W)^T",
+        "For h_t = W h_{t-1} + U x_t + b: ρ(W)^T ≤ ||∂h_T/∂h_0|| = ||W^T|| ≤ σ_max(W)^T, and for diagonalizable "
+        "W = V Λ V⁻¹, ||W^T|| ≤ κ(V) ρ(W)^T, so ||W^T||^(1/T) → ρ(W) (Gelfand's formula) at rate κ(V)^(1/T).",
+        f"Seed S4; Gelfand's formula (Horn & Johnson 5.6.14); {PASCANU_2013}",
+    ),
+    Claim(
+        "S4b",
+        "Pascanu's bound: ||∂h_T/∂h_0|| ≤ (γ σ_max(W_hh))^T",
+        "For h_t = σ(W_hh h_{t-1} + …) with |σ'| ≤ γ (1 for tanh, relu and linear, 1/4 for sigmoid), "
+        "||∂h_T/∂h_0|| ≤ (γ σ_max(W_hh))^T for every input.  So σ_max(W_hh) < 1/γ is sufficient for vanishing "
+        "and σ_max(W_hh) > 1/γ is necessary (not sufficient) for exploding.",
+        f"Seed S4; {PASCANU_2013}, eq. (7)",
+    ),
+    Claim(
+        "S4c",
+        "Counterexamples: the gradient does not scale like λ_max(W)^T",
+        "The informal '||∂h_T/∂h_0|| ≈ λ_max(W)^T' is false both ways.  The nilpotent W = [[0, 100], [0, 0]] has "
+        "σ_max = 100, yet ∂h_T/∂h_0 = W^T = 0 for every T ≥ 2.  The non-normal W = [[0.9, 100], [0, 0.9]] has "
+        "ρ = 0.9, yet ||W^10|| ≈ 387 (W^T = [[0.9^T, 100·T·0.9^(T-1)], [0, 0.9^T]]): large transient growth "
+        "before the eventual decay.",
+        f"Seed S4 (informal version shown false); Trefethen & Embree, Spectra and Pseudospectra (2005)",
+        kind="counterexample",
+    ),
+    Claim(
+        "S8a",
+        "Under the growth condition, the gradient reaching the first step grows with T",
+        "If every step Jacobian is square with σ_min(J_t) ≥ c > 1, then ||∂L/∂h_0|| ≥ c^T ||∂L/∂h_T|| for a loss "
+        "on h_T: longer sequences give geometrically larger gradients at the first step.  At the fixed point "
+        "h = 0 of a tanh or linear RNN with zero inputs and biases and W_hh = c·Q (Q orthogonal), the growth is "
+        "exactly c^T.",
+        "Seed S8; submultiplicativity of singular values (Horn & Johnson 7.3)",
+    ),
+    Claim(
+        "S16a",
+        "The LSTM's direct cell path and the GRU's direct path have norm ≤ 1",
+        "For any weights and inputs, ∏_t diag(f_t) (LSTM, ∂c_T/∂c_0 along the cell path with h held fixed) "
+        "and ∏_t diag(z_t) (GRU, gates held fixed) are diagonal with entries in [0, 1]: their norm is ≤ 1.",
+        "Seed S16; Hochreiter & Schmidhuber (1997); Gers, Schmidhuber & Cummins (2000); Cho et al. (2014)",
+    ),
+    Claim(
+        "S16b",
+        "Counterexample: gates do not bound the full Jacobian",
+        "The informal 'gates bound the gradient' is false for the full Jacobian.  An LSTM (hidden size 1, zero "
+        "input) at its fixed point h = c = 0 with b_i = b_o = 5, b_f = 0 and recurrent cell-input weight w = 10 "
+        "has a rank-one step Jacobian with eigenvalue λ = σ(5)²·w + ½ ≈ 10.37, so ∂c_T/∂c_0 = ½·λ^(T-1) "
+        "explodes while the direct path ∏ f_t = 2^(-T) vanishes.",
+        "Seed S16 (informal version shown false); the construction follows from P9's Jacobian",
+        kind="counterexample",
+    ),
+    Claim(
+        "S16c",
+        "With small recurrent weights, the LSTM's full gradient stays bounded",
+        "Let β_t = max(β_t^c, β_t^h) with β_t^c = max f_t + ||diag(c_{t-1} f'_t)|| ||W_hf|| + ||diag(g_t i'_t)|| "
+        "||W_hi|| + ||diag(i_t g'_t)|| ||W_hg|| and β_t^h = max|o_t tanh'(c_t)| β_t^c + max|tanh(c_t) o'_t| ||W_ho||.  "
+        "Every block of ∂(h_T, c_T)/∂(h_0, c_0) has norm ≤ ∏_t β_t; when the recurrent weights are small enough "
+        "that every β_t ≤ 1, the gradient is bounded by 1 for every T, while a vanilla RNN with σ_min(W) > 1 "
+        "explodes on the same lengths.",
+        "Seed S16; block-norm bound on the one-step Jacobian of P9 (derived in docs/recurrence.md)",
+    ),
+    Claim(
+        "S18a",
+        "Linear recurrences vanish for ρ < 1 and explode for ρ > 1",
+        "For h_t = W h_{t-1} + …: if ρ(W) < 1, ||∂h_T/∂h_0|| ≤ κ(V) ρ^T → 0 (W = V Λ V⁻¹ diagonalizable); "
+        "if ρ(W) > 1, ||∂h_T/∂h_0|| ≥ ρ^T → ∞.  Neither vanishing nor exploding needs ρ(W) = 1 exactly.",
+        f"Seed S18; {BENGIO_1994}",
+    ),
+    Claim(
+        "S18b",
+        "ρ = 1 is a knife-edge: bounded only on it, and not always there",
+        "Orthogonal W keeps ||∂h_T/∂h_0|| = 1 for every T, but (1 + ε)W gives (1 + ε)^T for any ε ≠ 0, "
+        "and the Jordan block [[1, 1], [0, 1]] (ρ = 1) grows polynomially: ||J^T|| = (T + √(T² + 4))/2.",
+        f"Seed S18; {BENGIO_1994} (the stable set has measure zero)",
+    ),
+    Claim(
         "S9b",
         "ReLU networks: drift log(s/√2); He's s = √2 is the critical scale",
         "With W_l i.i.d. N(0, s²/n) entries (ReLU, widths n = 64, depth 32, zero biases), the mean over "
@@ -253,10 +336,8 @@ SEED_CLAIMS = {
 
 _PENDING = {
     "S2": ("Exploding gradients cause sudden death: loss to inf, weights to NaN", "issue 4 (training runs)"),
-    "S4": ("RNN: the gradient through T steps scales like σ_max(W)^T", "issue 3 (recurrence)"),
     "S6": ("Symptom: weight norms grow very large during training", "a later issue"),
     "S7": ("Symptom: unstable even with small learning rates", "a later issue"),
-    "S8": ("Symptom: in RNNs, instability worsens with longer sequences", "issue 3 (recurrence)"),
     "S9c": ("He and Xavier initialisation keep the gradient norm in a depth-independent band", "issue 4 (initialisation)"),
     "S10": ("Post-norm Transformers are more prone than pre-norm", "a later issue"),
     "S11": ("Policy gradient: large advantages produce large gradients", "a later issue"),
@@ -264,9 +345,7 @@ _PENDING = {
     "S13": ("Initialisation preserves signal magnitude", "issue 4 (initialisation)"),
     "S14": ("Residual connections prevent exponential growth", "a later issue"),
     "S15": ("Pre-norm bounds the layer Jacobian", "a later issue"),
-    "S16": ("LSTM/GRU gates bound the gradient flow through time", "issue 3 (recurrence)"),
     "S17": ("Learning-rate warmup protects early training", "issue 4 (warmup)"),
-    "S18": ("RNN gradients vanish or explode; the stable set has measure zero", "issue 3 (recurrence)"),
     "S19": ("Clipping turns diverging runs into training runs", "issue 4 (clipping)"),
 }
 

@@ -80,6 +80,13 @@ def affine_error(h: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
     return 2 * gamma(n) * (np.abs(h) @ np.abs(W).T + np.abs(b)) + n * TINY
 
 
+def safe_log(values):
+    """log without warnings: −inf at 0 and NaN below, so a wrong value fails its assertion instead
+    of crashing the spec."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(values)
+
+
 def log_norm(v: np.ndarray) -> float:
     """log ||v||, −inf for a zero vector; never overflows for finite float64 v."""
     scale = np.max(np.abs(v)) if np.size(v) else 0.0

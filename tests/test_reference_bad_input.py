@@ -70,3 +70,67 @@ def test_integer_input_is_computed_in_float64_and_float32_stays_float32():
     assert out.hidden_states[-1].dtype == np.float64 and out.hidden_states[-1][0, 0] == 2.0
     out32 = reference.mlp_forward(np.ones((1, 2), np.float32), [np.ones((1, 2), np.float32)], [np.zeros(1, np.float32)], "tanh")
     assert out32.hidden_states[-1].dtype == np.float32
+
+
+# -- recurrences ----------------------------------------------------------------------------
+
+T, B, I, H = 3, 2, 4, 5
+
+
+def _recurrent_args(gates, **overrides):
+    args = dict(x=np.ones((T, B, I)), h0=np.zeros((B, H)), W_ih=np.ones((gates * H, I)), W_hh=np.ones((gates * H, H)),
+                b_ih=np.zeros(gates * H), b_hh=np.zeros(gates * H))
+    return args | overrides
+
+
+RECURRENT_CASES = {
+    "empty sequence": (dict(x=np.ones((0, B, I))), r"sequence is empty: x has T = 0"),
+    "unbatched x": (dict(x=np.ones((T, I))), r"x must be 3-D"),
+    "input size mismatch": (dict(x=np.ones((T, B, I + 1))), r"W_ih has shape \(\d+, 4\), expected \(\d+, 5\)"),
+    "h0 of wrong shape": (dict(h0=np.zeros((B + 1, H))), r"h0 has shape \(3, 5\), expected \(2, 5\)"),
+    "bias of wrong length": (dict(b_hh=np.zeros(7)), r"b_hh has shape \(7,\), expected"),
+    "NaN in x": (dict(x=np.full((T, B, I), np.nan)), r"x holds 24 non-finite"),
+}
+
+
+@pytest.mark.parametrize("case", RECURRENT_CASES)
+def test_rnn_forward_rejects(case):
+    overrides, message = RECURRENT_CASES[case]
+    with pytest.raises(ValueError, match=message):
+        reference.rnn_forward(**_recurrent_args(1, **overrides), activation="tanh")
+
+
+def test_rnn_rejects_an_unknown_nonlinearity():
+    with pytest.raises(ValueError, match=r"unknown activation 'gelu'"):
+        reference.rnn_forward(**_recurrent_args(1), activation="gelu")
+
+
+@pytest.mark.parametrize("kind, gates", [("lstm", 4), ("gru", 3)])
+def test_gated_layers_reject_weights_not_stacked_by_their_gate_count(kind, gates):
+    args = _recurrent_args(gates, W_hh=np.ones(((gates - 1) * H, H)))
+    if kind == "lstm":
+        args["c0"] = np.zeros((B, H))
+    with pytest.raises(ValueError, match=rf"W_hh has shape \({(gates - 1) * H}, {H}\), expected \({gates * H}, {H}\): "
+                                         rf"{gates} gate blocks of {H} rows"):
+        getattr(reference, f"{kind}_forward")(**args)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "gru"])
+def test_backward_rejects_a_grad_output_of_the_wrong_shape(kind):
+    gates = {"rnn": 1, "gru": 3}[kind]
+    extra = {"activation": "tanh"} if kind == "rnn" else {}
+    with pytest.raises(ValueError, match=r"grad_output has shape \(2, 2, 5\), expected \(3, 2, 5\)"):
+        getattr(reference, f"{kind}_backward")(**_recurrent_args(gates), **extra, grad_output=np.ones((2, B, H)))
+
+
+def test_lstm_backward_rejects_a_grad_cell_of_the_wrong_shape_and_c0_mismatch():
+    args = _recurrent_args(4, c0=np.zeros((B, H)))
+    with pytest.raises(ValueError, match=r"grad_cell must be 2-D, got shape \(5,\)"):
+        reference.lstm_backward(**args, grad_output=np.ones((T, B, H)), grad_cell=np.ones(H))
+    with pytest.raises(ValueError, match=r"c0 has shape \(2, 4\), expected \(2, 5\)"):
+        reference.lstm_forward(**(args | {"c0": np.zeros((B, H - 1))}))
+
+
+def test_step_jacobians_take_a_single_sequence():
+    with pytest.raises(ValueError, match=r"x must be 2-D"):
+        reference.rnn_step_jacobians(**_recurrent_args(1), activation="tanh")

@@ -8,4 +8,4 @@ _spec = importlib.util.spec_from_file_location(
 )
 _module = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_module)
-mlp_forward, mlp_backward, mlp_layer_jacobians = _module.mlp_forward, _module.mlp_backward, _module.mlp_layer_jacobians
+globals().update({name: getattr(_module, name) for name in dir(_module) if not name.startswith("_")})
