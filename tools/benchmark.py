@@ -1,10 +1,11 @@
-"""Benchmark: the reference's backward pass against PyTorch autograd, and its cost in depth.
+"""Benchmark: the reference's backward passes against PyTorch autograd, and their cost in depth and time.
 
     python tools/benchmark.py [--repeats 7]
 
 Prints ratios, asserts nothing: speed is measured here, never in a test.
-Both sides run the same float64 problem (L = 64 layers, width 256, batch 64,
-tanh); each time is the best of --repeats runs of forward + backward.
+Both sides run the same float64 problems (an MLP of L = 64 layers, width 256,
+batch 64; a tanh RNN over T = 256 steps, hidden 128, batch 32); each time is the
+best of --repeats runs of forward + backward.
 """
 
 from __future__ import annotations
@@ -42,15 +43,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
+    mlp(args.repeats)
+    recurrent(args.repeats)
 
+
+def mlp(repeats: int) -> None:
     import torch
 
     from adapters import torch_autograd
 
     net = network(64, 256, 64)
     call = (net.x, net.weights, net.biases, net.activation, net.grad_output)
-    t_ref = best_time(lambda: reference.mlp_backward(*call), args.repeats)
-    t_torch = best_time(lambda: torch_autograd.mlp_backward(*call), args.repeats)
+    t_ref = best_time(lambda: reference.mlp_backward(*call), repeats)
+    t_torch = best_time(lambda: torch_autograd.mlp_backward(*call), repeats)
     W_t = [torch.tensor(W, requires_grad=True) for W in net.weights]
     b_t = [torch.tensor(b, requires_grad=True) for b in net.biases]
     x_t, g_t = torch.tensor(net.x, requires_grad=True), torch.tensor(net.grad_output)
@@ -62,7 +67,7 @@ def main() -> None:
         grads = torch.autograd.grad(h, [x_t, *W_t, *b_t], g_t)
         return grads
 
-    t_native = best_time(torch_native, args.repeats)
+    t_native = best_time(torch_native, repeats)
     print(f"numpy {np.__version__}, torch {torch.__version__} ({torch.get_num_threads()} threads)")
     print("forward + backward, L = 64, width 256, batch 64, float64, tanh:")
     print(f"  reference (numpy)    {t_ref * 1e3:8.2f} ms")
@@ -75,10 +80,46 @@ def main() -> None:
     for depth in (8, 16, 32, 64, 128):
         net = network(depth, 256, 64)
         t = best_time(lambda: reference.mlp_backward(net.x, net.weights, net.biases, net.activation, net.grad_output),
-                      args.repeats)
+                      repeats)
         base = base or t / depth
         print(f"  L = {depth:4d}: {t * 1e3:8.2f} ms   {t / depth * 1e3:6.3f} ms/layer   "
               f"(per-layer time / that at L = 8: {t / depth / base:.2f})")
+
+
+def recurrent(repeats: int) -> None:
+    import torch
+
+    from spec_tests.sequences import RandomRecurrence
+
+    def case(steps):
+        return RandomRecurrence("rnn", 0, steps, 128, inputs=64, batch=32, recurrent_scale=0.9).build()
+
+    r = case(256)
+    t_ref = best_time(lambda: reference.rnn_backward(r.x, r.h0, *r.weights(), "tanh", r.grad_output), repeats)
+    module = torch.nn.RNN(64, 128, dtype=torch.float64)
+    with torch.no_grad():
+        for name, value in zip(("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"), r.weights()):
+            getattr(module, name).copy_(torch.tensor(value))
+    x, h0, g = (torch.tensor(a, requires_grad=True) for a in (r.x, r.h0, r.grad_output))
+
+    def torch_native():
+        output, _ = module(x, h0[None])
+        return torch.autograd.grad(output, [x, h0, *module.parameters()], g)
+
+    t_torch = best_time(torch_native, repeats)
+    print()
+    print("BPTT, tanh RNN, T = 256, hidden 128, input 64, batch 32, float64:")
+    print(f"  reference (numpy)         {t_ref * 1e3:8.2f} ms   (also returns the total ∂L/∂h_t at every step)")
+    print(f"  torch.nn.RNN + autograd   {t_torch * 1e3:8.2f} ms")
+    print(f"  ratio reference / torch = {t_ref / t_torch:.2f}")
+    print("reference BPTT cost against T (hidden 128, batch 32): linear in T means constant time per step")
+    base = None
+    for steps in (32, 64, 128, 256, 512):
+        r = case(steps)
+        t = best_time(lambda: reference.rnn_backward(r.x, r.h0, *r.weights(), "tanh", r.grad_output), repeats)
+        base = base or t / steps
+        print(f"  T = {steps:4d}: {t * 1e3:8.2f} ms   {t / steps * 1e6:7.1f} µs/step   "
+              f"(per-step time / that at T = 32: {t / steps / base:.2f})")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Figures for docs/depth.md, computed with the numpy reference.
+"""Figures for docs/depth.md and docs/recurrence.md, computed with the numpy reference.
 
     python tools/make_figures.py      (or python tools/make_docs.py for everything)
 """
@@ -19,7 +19,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 import reference  # noqa: E402
-from spec_tests.networks import GaussianNetwork, SharedBasisNetwork  # noqa: E402
+from spec_tests.networks import GaussianNetwork, SharedBasisNetwork, random_orthogonal  # noqa: E402
+from spec_tests.sequences import RandomRecurrence  # noqa: E402
 
 FIGURES = ROOT / "docs" / "figures"
 SEEDS = range(8)
@@ -99,9 +100,87 @@ def straddling_spectrum() -> Path:
     return _save(fig, "straddling_spectrum.png")
 
 
+def rnn_gradient_through_time() -> Path:
+    """||∂L/∂h_t|| against t for a loss on h_T, W_hh = s·Q, tanh and linear, small random inputs."""
+    T, H = 100, 32
+    rng = np.random.default_rng(0)
+    Q = random_orthogonal(rng, H)
+    x = 0.1 * rng.standard_normal((T, 1, 4))
+    W_ih = rng.standard_normal((H, 4)) / 2
+    grad_output = np.zeros((T, 1, H))
+    grad_output[-1, 0] = rng.standard_normal(H)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    for ax, activation in zip(axes, ("linear", "tanh")):
+        for s in (0.9, 1.0, 1.05, 1.2):
+            grads = reference.rnn_backward(x, np.zeros((1, H)), W_ih, s * Q, np.zeros(H), np.zeros(H), activation,
+                                           grad_output)
+            ax.semilogy(range(T + 1), [np.linalg.norm(g) for g in grads.hidden], label=f"σ_max(W_hh) = {s}")
+        ax.set_title(f"{activation} RNN, W_hh = σ_max·Q, loss on h_T (T = {T})")
+        ax.set_xlabel("time step t")
+        ax.legend(fontsize=8)
+    axes[0].set_ylabel("||∂L/∂h_t||")
+    return _save(fig, "rnn_gradient_through_time.png")
+
+
+def rnn_against_lstm() -> Path:
+    """||∂L/∂h_0|| for a loss on the last step, against sequence length: vanilla RNNs vs LSTMs.
+
+    Every length uses a prefix of the same input sequence, so the curves are not re-drawn noise.
+    """
+    H, lengths = 8, list(range(5, 201, 5))
+    rng = np.random.default_rng(1)
+    Q = random_orthogonal(rng, H)
+    x_all, W_ih = 0.01 * rng.standard_normal((max(lengths), 1, 2)), rng.standard_normal((H, 2))
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for activation, s in (("linear", 1.1), ("tanh", 1.1), ("tanh", 1.3)):
+        norms = []
+        for T in lengths:
+            g = np.zeros((T, 1, H))
+            g[-1, 0] = 1 / np.sqrt(H)
+            grads = reference.rnn_backward(x_all[:T], np.zeros((1, H)), W_ih, s * Q, np.zeros(H), np.zeros(H),
+                                           activation, g)
+            norms.append(np.linalg.norm(grads.hidden[0]))
+        ax.semilogy(lengths, norms, label=f"{activation} RNN, W_hh = {s}·Q")
+    for scale in (0.05, 1.0):
+        full = RandomRecurrence("lstm", 1, max(lengths), H, recurrent_scale=scale).build()
+        norms = []
+        for T in lengths:
+            g = np.zeros((T,) + full.h0.shape)
+            g[-1] = 1 / np.sqrt(H)
+            grads = reference.lstm_backward(full.x[:T], full.h0, full.c0, *full.weights(), g, np.zeros_like(full.h0))
+            norms.append(np.linalg.norm(grads.h0))
+        ax.semilogy(lengths, norms, label=f"LSTM, recurrent weights N(0, {scale}²/H)")
+    ax.set_title("gradient reaching the first step, loss on h_T")
+    ax.set_xlabel("sequence length T")
+    ax.set_ylabel("||∂L/∂h_0||")
+    ax.legend(fontsize=8)
+    return _save(fig, "rnn_against_lstm.png")
+
+
+def lstm_direct_against_full() -> Path:
+    """S16b: at the fixed point h = c = 0 the full ∂c_T/∂c_0 explodes while ∏ f_t vanishes."""
+    lengths = range(1, 41)
+    full, direct = [], []
+    for T in lengths:
+        zeros = np.zeros
+        args = (zeros((T, 1, 1)), zeros((1, 1)), zeros((1, 1)), zeros((4, 1)), np.array([[0.0], [0.0], [10.0], [0.0]]),
+                np.array([5.0, 0.0, 0.0, 5.0]), zeros(4))
+        full.append(reference.lstm_backward(*args, zeros((T, 1, 1)), np.ones((1, 1))).c0[0, 0])
+        jac = reference.lstm_step_jacobians(args[0][:, 0], args[1][0], args[2][0], *args[3:])
+        direct.append(np.prod(jac.direct[:, 0, 0]))
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    ax.semilogy(list(lengths), full, label="full ∂c_T/∂c_0 = ½·λ^(T-1), λ ≈ 10.37")
+    ax.semilogy(list(lengths), direct, label="direct cell path ∏ f_t = 2^(-T)")
+    ax.set_title("one LSTM unit at its fixed point: gates bound only the direct path")
+    ax.set_xlabel("T")
+    ax.legend(fontsize=8)
+    return _save(fig, "lstm_direct_against_full.png")
+
+
 def main() -> list[Path]:
     FIGURES.mkdir(parents=True, exist_ok=True)
-    return [per_layer_gradient_norms(), end_to_end_singular_values(), straddling_spectrum()]
+    return [per_layer_gradient_norms(), end_to_end_singular_values(), straddling_spectrum(),
+            rnn_gradient_through_time(), rnn_against_lstm(), lstm_direct_against_full()]
 
 
 if __name__ == "__main__":
