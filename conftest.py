@@ -7,6 +7,9 @@
   default) and ``thorough``; chosen by ``--hypothesis-profile`` or the
   GRADSPEC_PROFILE environment variable (``ci`` when CI=true).
 * ``--spec`` prints the results as a specification: each claim and its verdict.
+* ``expected_failures/NAME.toml`` (or ``--expected-failures FILE``) lists an
+  implementation's known deviations: those tests become strict expected
+  failures, shown as DEVIATES, and an entry that starts passing fails the run.
 * A failing spec test's report carries the claim it asserts and a command that
   reruns it.
 """
@@ -19,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from spec_tests.claims import CATALOGUE, claims_of
+from spec_tests.deviations import load_deviations
 from spec_tests.iut import DEFAULT_TIMEOUT_S, IMPL_ENV_VAR, load_implementation
 from spec_tests.reporting import ClaimResults, specification_lines
 
@@ -45,6 +49,11 @@ def pytest_addoption(parser):
         help="seconds one call into the implementation may take before its claim fails",
     )
     group.addoption("--spec", action="store_true", help="print the results as a specification")
+    group.addoption(
+        "--expected-failures", default=None,
+        help="a TOML file of the implementation's known deviations (default: expected_failures/NAME.toml "
+        "for a built-in implementation NAME, when it exists)",
+    )
 
 
 def pytest_configure(config):
@@ -69,11 +78,16 @@ def pytest_report_header(config):
 
 
 def pytest_collection_modifyitems(config, items):
+    deviations = load_deviations(config.getoption("expected_failures"), config.stash[_IMPL].name)
     for item in items:
         claims = claims_of(item)
         if claims:
             item.user_properties.append(("claims", claims))
             item.extra_keyword_matches.update(claims)  # pytest -k S1a selects a claim's tests
+        deviation = deviations.matching(item.nodeid)
+        if deviation is not None:
+            item.add_marker(pytest.mark.xfail(
+                reason=f"known deviation ({deviation.claim}): {deviation.reason}", strict=True, raises=AssertionError))
 
 
 @pytest.fixture(scope="session")

@@ -245,3 +245,131 @@ def gru_step_jacobians(x, h0, W_ih, W_hh, b_ih, b_hh):
     with torch.no_grad():
         direct = [torch.diag(torch.sigmoid(x_t[t, 0] @ W_iz.T + states[t][0] @ W_hz.T + b_z)) for t in range(len(x))]
     return np.stack([_numpy(d) for d in direct]), np.stack([_numpy(J) for J in full])
+
+
+# -- remedies: torch.nn.utils clipping, torch.nn.init, torch.optim --------------------------
+
+
+def _as_torch_grad(array):
+    """A numpy gradient (float16/32/64 or ml_dtypes.bfloat16) as a torch tensor of the same dtype."""
+    array = np.asarray(array)
+    if array.dtype.name == "bfloat16":
+        return torch.from_numpy(array.view(np.uint16).copy()).view(torch.bfloat16)
+    return torch.from_numpy(array.copy())
+
+
+def _as_numpy_grad(tensor, like):
+    if tensor.dtype == torch.bfloat16:
+        return tensor.view(torch.uint16).numpy().view(np.asarray(like).dtype).copy()
+    return tensor.numpy().copy()
+
+
+def _parameters_with_grads(grads):
+    parameters = []
+    for g in grads:
+        grad = _as_torch_grad(g)
+        parameter = torch.nn.Parameter(torch.zeros_like(grad))
+        parameter.grad = grad
+        parameters.append(parameter)
+    return parameters
+
+
+def clip_grad_norm(grads, max_norm, norm_type):
+    """torch.nn.utils.clip_grad_norm_ with its defaults (error_if_nonfinite=False)."""
+    parameters = _parameters_with_grads(grads)
+    total = torch.nn.utils.clip_grad_norm_(parameters, max_norm, norm_type=norm_type)
+    return [_as_numpy_grad(p.grad, g) for p, g in zip(parameters, grads)], float(total)
+
+
+def clip_grad_value(grads, clip_value):
+    parameters = _parameters_with_grads(grads)
+    torch.nn.utils.clip_grad_value_(parameters, clip_value)
+    return [_as_numpy_grad(p.grad, g) for p, g in zip(parameters, grads)]
+
+
+def _generator(seed):
+    return torch.Generator().manual_seed(int(seed))
+
+
+def _initialised(shape, init, *args, **kwargs):
+    tensor = torch.empty(tuple(shape), dtype=torch.float64)
+    init(tensor, *args, **kwargs)
+    return tensor.numpy().copy()
+
+
+def calculate_gain(nonlinearity, param=None):
+    return float(torch.nn.init.calculate_gain(nonlinearity, param))
+
+
+def xavier_uniform(shape, gain, seed):
+    return _initialised(shape, torch.nn.init.xavier_uniform_, gain=gain, generator=_generator(seed))
+
+
+def xavier_normal(shape, gain, seed):
+    return _initialised(shape, torch.nn.init.xavier_normal_, gain=gain, generator=_generator(seed))
+
+
+def kaiming_uniform(shape, a, mode, nonlinearity, seed):
+    return _initialised(shape, torch.nn.init.kaiming_uniform_, a=a, mode=mode, nonlinearity=nonlinearity,
+                        generator=_generator(seed))
+
+
+def kaiming_normal(shape, a, mode, nonlinearity, seed):
+    return _initialised(shape, torch.nn.init.kaiming_normal_, a=a, mode=mode, nonlinearity=nonlinearity,
+                        generator=_generator(seed))
+
+
+def orthogonal(shape, gain, seed):
+    return _initialised(shape, torch.nn.init.orthogonal_, gain=gain, generator=_generator(seed))
+
+
+def normal(shape, std, seed):
+    return _initialised(shape, torch.nn.init.normal_, mean=0.0, std=std, generator=_generator(seed))
+
+
+def _learning_rates(num_steps, peak_lr, make_scheduler):
+    parameter = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    optimizer = torch.optim.SGD([parameter], lr=peak_lr)
+    scheduler = make_scheduler(optimizer)
+    rates = []
+    for _ in range(num_steps):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return np.array(rates, dtype=np.float64)
+
+
+def _linear_warmup(optimizer, warmup_steps):
+    """torch.optim.lr_scheduler.LinearLR from peak/W, reaching the peak after W − 1 steps."""
+    if warmup_steps == 1:
+        return torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
+    return torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=1 / warmup_steps, end_factor=1.0,
+                                             total_iters=warmup_steps - 1)
+
+
+def warmup_schedule(num_steps, peak_lr, warmup_steps):
+    return _learning_rates(num_steps, peak_lr, lambda opt: _linear_warmup(opt, warmup_steps))
+
+
+def warmup_cosine_schedule(num_steps, peak_lr, warmup_steps, final_lr):
+    def make(optimizer):
+        cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=num_steps - warmup_steps, eta_min=final_lr)
+        return torch.optim.lr_scheduler.SequentialLR(optimizer, [_linear_warmup(optimizer, warmup_steps), cosine],
+                                                     milestones=[warmup_steps - 1])
+    return _learning_rates(num_steps, peak_lr, make)
+
+
+def sgd_step(params, grads, velocities, lr, momentum):
+    """One torch.optim.SGD step, its momentum buffers set to the given velocities."""
+    parameters = [torch.nn.Parameter(_tensor(p)) for p in params]
+    optimizer = torch.optim.SGD(parameters, lr=lr, momentum=momentum)
+    for parameter, g, v in zip(parameters, grads, velocities):
+        parameter.grad = _tensor(g)
+        if momentum:
+            optimizer.state[parameter]["momentum_buffer"] = _tensor(v)
+    optimizer.step()
+    new_velocities = [
+        _numpy(optimizer.state[p]["momentum_buffer"]) if momentum else np.asarray(g, dtype=np.float64).copy()
+        for p, g in zip(parameters, grads)
+    ]
+    return [_numpy(p) for p in parameters], new_velocities

@@ -7,6 +7,9 @@ checks on any implementation:
     rnn_forward, rnn_backward, rnn_step_jacobians
     lstm_forward, lstm_backward, lstm_step_jacobians
     gru_forward, gru_backward, gru_step_jacobians
+    clip_grad_norm, clip_grad_value, adaptive_clip_grad
+    calculate_gain, xavier_uniform, xavier_normal, kaiming_uniform, kaiming_normal, orthogonal, normal
+    warmup_schedule, warmup_cosine_schedule, sgd_step
 
 Helpers used by the docs, figures and benchmarks:
 
@@ -15,6 +18,7 @@ Helpers used by the docs, figures and benchmarks:
 """
 
 from .activations import ACTIVATIONS, get_activation
+from .clipping import adaptive_clip_grad, clip_grad_norm, clip_grad_norm_, clip_grad_value, global_norm
 from .gated import (
     GRUGradients,
     LSTMForward,
@@ -35,7 +39,18 @@ from .mlp import (
     mlp_forward,
     mlp_layer_jacobians,
 )
+from .initialisation import (
+    calculate_gain,
+    fans,
+    kaiming_normal,
+    kaiming_uniform,
+    normal,
+    orthogonal,
+    xavier_normal,
+    xavier_uniform,
+)
 from .rnn import RNNForward, RNNGradients, rnn_backward, rnn_forward, rnn_step_jacobians
+from .schedules import sgd_step, warmup_cosine_schedule, warmup_schedule
 from .spectra import (
     per_layer_gradient_norms,
     largest_singular_value,
@@ -46,6 +61,22 @@ from .spectra import (
 
 __all__ = [
     "ACTIVATIONS",
+    "adaptive_clip_grad",
+    "calculate_gain",
+    "clip_grad_norm",
+    "clip_grad_norm_",
+    "clip_grad_value",
+    "fans",
+    "global_norm",
+    "kaiming_normal",
+    "kaiming_uniform",
+    "normal",
+    "orthogonal",
+    "sgd_step",
+    "warmup_cosine_schedule",
+    "warmup_schedule",
+    "xavier_normal",
+    "xavier_uniform",
     "GRUGradients",
     "LSTMForward",
     "LSTMGradients",

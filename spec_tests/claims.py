@@ -296,6 +296,103 @@ _CLAIMS = [
         f"Seed S18; {BENGIO_1994} (the stable set has measure zero)",
     ),
     Claim(
+        "S12a",
+        "Clipping by global norm bounds the norm",
+        "For every finite gradient g = (g_1, …, g_k) and max_norm c > 0: ||clip(g)|| ≤ c, up to three roundings "
+        "into the gradients' dtype and the norm's own accumulation error (γ_n of float64 for float64, of float32 "
+        "otherwise).",
+        f"Seed S12; {PASCANU_2013}, Algorithm 1",
+    ),
+    Claim(
+        "S12b",
+        "Above the threshold the clipped norm is exactly max_norm",
+        "If ||g|| > c then ||clip(g)|| = c (same tolerance), for every scale of c, small ones included: "
+        "clip(g) = g · c / ||g||, the projection onto the ball of radius c.",
+        f"Seed S12; {PASCANU_2013}, Algorithm 1",
+    ),
+    Claim(
+        "S12c",
+        "Within the threshold the gradient is unchanged",
+        "If ||g|| ≤ c then clip(g) = g exactly (within the norm's tolerance of the threshold itself, a coefficient "
+        "that far below 1 is accepted).",
+        f"Seed S12; {PASCANU_2013}, Algorithm 1",
+    ),
+    Claim(
+        "S12d",
+        "One coefficient for the whole gradient: direction kept, split and order irrelevant",
+        "clip(g)_i = a·g_i for every tensor i with one a ∈ (0, 1], so the update direction is kept; the total "
+        "norm is ||concat(g_1, …, g_k)||, the same however the entries are split into tensors and ordered.",
+        f"Seed S12; {PASCANU_2013}",
+    ),
+    Claim(
+        "S12e",
+        "Clipping is idempotent",
+        "clip(clip(g)) = clip(g): a projection changes nothing the second time.",
+        "Seed S12; a property of the projection onto a ball",
+        level="recommended",
+    ),
+    Claim(
+        "S12f",
+        "Clipping is overflow- and underflow-safe",
+        "Finite gradients whose squared norm overflows or underflows the dtype (float32 entries near 1e20 or "
+        "1e-25, float16 near 300 or 1e-4, bfloat16 near 1e20, float64 near 1e160 or 1e-170) still give the "
+        "right total norm and clip to max_norm along the same direction.",
+        "Seed S12; the scaled 2-norm of LAPACK's dnrm2 (Blue 1978; Anderson 2017)",
+        level="recommended",
+    ),
+    Claim(
+        "S12g",
+        "Non-finite gradients are refused",
+        "This project's policy: a gradient holding NaN or ±inf raises an error and nothing is clipped "
+        "(docs/clipping.md compares PyTorch, optax and Keras, which do otherwise).",
+        "Seed S12; project policy",
+        level="recommended",
+    ),
+    Claim(
+        "S12h",
+        "Edge values: no gradient and zero gradients",
+        "An empty list of gradients has total norm 0 and nothing to clip; a zero gradient stays exactly zero, "
+        "never NaN, for every max_norm.",
+        "Seed S12",
+    ),
+    Claim(
+        "S12i",
+        "A max_norm that is not finite and positive is refused",
+        "max_norm ≤ 0, NaN or ±inf raises an error (a negative max_norm would flip the gradient).",
+        "Seed S12; project policy",
+        level="recommended",
+    ),
+    Claim(
+        "S12j",
+        "norm_type p clips by the p-norm of the concatenation",
+        "For p ∈ {1, 2, 3, ∞}: the total norm is (Σ_all entries |g|^p)^(1/p) (max |g| for ∞) and "
+        "||clip(g)||_p = min(||g||_p, c).",
+        "Seed S12; PyTorch's clip_grad_norm_ norm_type",
+    ),
+    Claim(
+        "S12k",
+        "Clipping by value bounds every entry and keeps every sign",
+        "clip_value(g, c) = min(max(g, −c), c) entrywise: every entry in [−c, c], every sign kept, entries "
+        "inside unchanged.",
+        "Seed S12; PyTorch's clip_grad_value_",
+    ),
+    Claim(
+        "S12l",
+        "Counterexample: value clipping is not norm clipping — it turns the gradient",
+        "clip_value([10, 1], 1) = [1, 1], at cosine 11/√202 ≈ 0.774 to the gradient, while norm clipping "
+        "keeps cosine 1: value clipping changes the update's direction, norm clipping only its length.",
+        f"Seed S12 (why Algorithm 1 clips the norm); {PASCANU_2013}",
+        kind="counterexample",
+    ),
+    Claim(
+        "S12m",
+        "Adaptive gradient clipping caps each unit relative to its weights",
+        "For every unit i (a row in PyTorch's (out, in, …) layout; a vector is one unit): "
+        "G_i ← G_i · min(1, λ·max(||W_i||, ε)/||G_i||).",
+        "Brock, De, Smith & Simonyan (2021), High-performance large-scale image recognition without normalization, "
+        "section 4.1",
+    ),
+    Claim(
         "S9b",
         "ReLU networks: drift log(s/√2); He's s = √2 is the critical scale",
         "With W_l i.i.d. N(0, s²/n) entries (ReLU, widths n = 64, depth 32, zero biases), the mean over "
@@ -341,7 +438,6 @@ _PENDING = {
     "S9c": ("He and Xavier initialisation keep the gradient norm in a depth-independent band", "issue 4 (initialisation)"),
     "S10": ("Post-norm Transformers are more prone than pre-norm", "a later issue"),
     "S11": ("Policy gradient: large advantages produce large gradients", "a later issue"),
-    "S12": ("Gradient clipping caps the gradient norm", "issue 4 (clipping)"),
     "S13": ("Initialisation preserves signal magnitude", "issue 4 (initialisation)"),
     "S14": ("Residual connections prevent exponential growth", "a later issue"),
     "S15": ("Pre-norm bounds the layer Jacobian", "a later issue"),

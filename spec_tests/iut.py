@@ -173,26 +173,27 @@ class Implementation:
 
     # -- the protocol -------------------------------------------------------------
 
-    def mlp_forward(self, x, weights, biases, activation) -> MLPForward:
+    def mlp_forward(self, x, weights, biases, activation, allow_nonfinite=False) -> MLPForward:
+        """allow_nonfinite: a training experiment may legitimately overflow; anywhere else NaN/inf fails."""
         call = self._call("mlp_forward", x=x, weights=weights, biases=biases, activation=activation)
         pre, hidden = call.unpack(2, ("pre_activations", "hidden_states"))
-        batch = x.shape[0]
+        batch, finite = x.shape[0], not allow_nonfinite
         return MLPForward(
-            call.arrays(pre, "pre_activations", [(batch, W.shape[0]) for W in weights]),
-            call.arrays(hidden, "hidden_states", [x.shape] + [(batch, W.shape[0]) for W in weights]),
+            call.arrays(pre, "pre_activations", [(batch, W.shape[0]) for W in weights], finite=finite),
+            call.arrays(hidden, "hidden_states", [x.shape] + [(batch, W.shape[0]) for W in weights], finite=finite),
         )
 
-    def mlp_backward(self, x, weights, biases, activation, grad_output) -> MLPGradients:
+    def mlp_backward(self, x, weights, biases, activation, grad_output, allow_nonfinite=False) -> MLPGradients:
         call = self._call(
             "mlp_backward", x=x, weights=weights, biases=biases, activation=activation,
             grad_output=grad_output,
         )
         hidden, grad_w, grad_b = call.unpack(3, ("hidden", "weights", "biases"))
-        batch = x.shape[0]
+        batch, finite = x.shape[0], not allow_nonfinite
         return MLPGradients(
-            call.arrays(hidden, "hidden", [x.shape] + [(batch, W.shape[0]) for W in weights]),
-            call.arrays(grad_w, "weights", [W.shape for W in weights]),
-            call.arrays(grad_b, "biases", [b.shape for b in biases]),
+            call.arrays(hidden, "hidden", [x.shape] + [(batch, W.shape[0]) for W in weights], finite=finite),
+            call.arrays(grad_w, "weights", [W.shape for W in weights], finite=finite),
+            call.arrays(grad_b, "biases", [b.shape for b in biases], finite=finite),
         )
 
     def mlp_layer_jacobians(self, x, weights, biases, activation) -> list[np.ndarray]:
@@ -248,6 +249,63 @@ class Implementation:
         T, H = x.shape[0], h0.shape[-1]
         return StepJacobians(*call.fields(StepJacobians._fields, [(T, H, H), (T, H, H)]))
 
+    # -- remedies: clipping, initialisation, schedules ------------------------------
+
+    def clip_grad_norm(self, grads, max_norm, norm_type=2.0) -> tuple[list[np.ndarray], float]:
+        call = self._call("clip_grad_norm", grads=grads, max_norm=max_norm, norm_type=norm_type)
+        clipped, total = call.unpack(2, ("clipped gradients", "total norm"))
+        return call.like(clipped, "clipped gradients", grads), call.scalar(total, "total norm")
+
+    def clip_grad_value(self, grads, clip_value) -> list[np.ndarray]:
+        call = self._call("clip_grad_value", grads=grads, clip_value=clip_value)
+        return call.like(call.result, "clipped gradients", grads)
+
+    def adaptive_clip_grad(self, params, grads, clipping, eps) -> list[np.ndarray]:
+        call = self._call("adaptive_clip_grad", params=params, grads=grads, clipping=clipping, eps=eps)
+        return call.like(call.result, "clipped gradients", grads)
+
+    def calculate_gain(self, nonlinearity, param=None) -> float:
+        call = self._call("calculate_gain", nonlinearity=nonlinearity, param=param)
+        return call.scalar(call.result, "gain")
+
+    def initialise(self, scheme: str, shape, **options) -> np.ndarray:
+        """scheme(shape, *options, seed) for xavier_uniform, kaiming_normal, orthogonal, normal, …;
+        options are passed positionally in the protocol's order (docs/protocol.md)."""
+        call = self._call(scheme, shape=tuple(shape), **options)
+        return call.array(call.result, "weights", tuple(shape))
+
+    def warmup_schedule(self, num_steps, peak_lr, warmup_steps) -> np.ndarray:
+        call = self._call("warmup_schedule", num_steps=num_steps, peak_lr=peak_lr, warmup_steps=warmup_steps)
+        return call.array(call.result, "learning rates", (num_steps,))
+
+    def warmup_cosine_schedule(self, num_steps, peak_lr, warmup_steps, final_lr) -> np.ndarray:
+        call = self._call("warmup_cosine_schedule", num_steps=num_steps, peak_lr=peak_lr,
+                          warmup_steps=warmup_steps, final_lr=final_lr)
+        return call.array(call.result, "learning rates", (num_steps,))
+
+    def sgd_step(self, params, grads, velocities, lr, momentum) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        call = self._call("sgd_step", params=params, grads=grads, velocities=velocities, lr=lr, momentum=momentum)
+        new_params, new_velocities = call.unpack(2, ("params", "velocities"))
+        shapes = [np.shape(p) for p in params]
+        return call.arrays(new_params, "params", shapes), call.arrays(new_velocities, "velocities", shapes)
+
+    def rejects(self, function: str, **kwargs) -> BaseException | None:
+        """Call a function expected to refuse its input: the exception it raised, or None if it returned."""
+        fn = getattr(self.module, function, None)
+        if not callable(fn):
+            pytest.skip(f"implementation {self.name!r} does not provide {function}()")
+        try:
+            with _time_limit(self.timeout_s):
+                fn(*[_copy(v) for v in kwargs.values()])
+        except NotImplementedError as error:
+            pytest.skip(f"{self.name}.{function}() is not implemented yet: {error}")
+        except _TimedOut:
+            raise ImplementationError(_Call(self.name, function, kwargs).header() +
+                                      f"\ndid not return within {self.timeout_s:g} s") from None
+        except Exception as error:  # the refusal the caller hoped for
+            return error
+        return None
+
     # -- machinery ----------------------------------------------------------------
 
     def _call(self, function: str, **kwargs) -> "_Call":
@@ -294,26 +352,41 @@ class _Call:
             raise self.fail(f"{describe(result)}; expected a tuple of {count} ({', '.join(names)})")
         return tuple(result)
 
-    def arrays(self, values: Any, what: str, shapes: list[tuple]) -> list[np.ndarray]:
-        """A list of arrays, one per layer."""
+    def arrays(self, values: Any, what: str, shapes: list[tuple], dtypes=None, finite=True) -> list[np.ndarray]:
+        """A list of arrays, one per layer (or per gradient tensor)."""
         if not isinstance(values, (list, tuple)) or len(values) != len(shapes):
             raise self.fail(f"{what} = {describe(values)}; expected a list of {len(shapes)} arrays")
-        return [self.array(value, f"{what}[{index}]", shape) for index, (value, shape) in enumerate(zip(values, shapes))]
+        dtypes = dtypes or [PROTOCOL_DTYPE] * len(shapes)
+        return [self.array(value, f"{what}[{index}]", shape, dtype, finite)
+                for index, (value, shape, dtype) in enumerate(zip(values, shapes, dtypes))]
+
+    def like(self, values: Any, what: str, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Arrays of the same shapes and dtypes as the input tensors (gradients keep their dtype)."""
+        return self.arrays(values, what, [np.shape(a) for a in inputs], [np.asarray(a).dtype for a in inputs])
+
+    def scalar(self, value: Any, what: str) -> float:
+        try:
+            number = float(value)
+        except Exception:
+            raise self.fail(f"{what} = {describe(value)}; expected a number") from None
+        if not np.isfinite(number):
+            raise self.fail(f"{what} = {number} (not finite) for finite inputs")
+        return number
 
     def fields(self, names: Sequence[str], shapes: list[tuple]) -> list[np.ndarray]:
         """A tuple of arrays, one per named field."""
         parts = self.unpack(len(names), names)
         return [self.array(part, name, shape) for part, name, shape in zip(parts, names, shapes)]
 
-    def array(self, value: Any, label: str, shape: tuple) -> np.ndarray:
+    def array(self, value: Any, label: str, shape: tuple, dtype=PROTOCOL_DTYPE, finite=True) -> np.ndarray:
         try:
             array = np.asarray(value)
         except Exception as error:
             raise self.fail(f"{label} that is not an array ({type(value).__name__}: {error})") from None
         if array.shape != tuple(shape):
             raise self.fail(f"{label} of shape {array.shape}; expected {tuple(shape)}")
-        if array.dtype != PROTOCOL_DTYPE:
-            raise self.fail(f"{label} of dtype {array.dtype}; expected {PROTOCOL_DTYPE}")
-        if not np.all(np.isfinite(array)):
+        if array.dtype != dtype:
+            raise self.fail(f"{label} of dtype {array.dtype}; expected {dtype}")
+        if finite and not np.all(np.isfinite(array.astype(np.float64))):
             raise self.fail(f"{label} with non-finite values (NaN or inf) for finite inputs")
         return array

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from .claims import CATALOGUE
 
-PASSED, FAILED, SKIPPED, NOT_RUN, PENDING = "passed", "failed", "skipped", "not run", "pending"
+PASSED, FAILED, DEVIATES, SKIPPED, NOT_RUN, PENDING = "passed", "failed", "deviates", "skipped", "not run", "pending"
 
 
 @dataclass
@@ -37,7 +37,9 @@ class ClaimResults:
         ):
             outcome = FAILED if report.failed else SKIPPED if report.skipped else PASSED
             reason = ""
-            if report.skipped and isinstance(report.longrepr, tuple):
+            if report.skipped and hasattr(report, "wasxfail"):
+                outcome, reason = DEVIATES, report.wasxfail
+            elif report.skipped and isinstance(report.longrepr, tuple):
                 reason = report.longrepr[2].removeprefix("Skipped: ")
             elif report.failed:
                 crash = getattr(report.longrepr, "reprcrash", None)
@@ -55,6 +57,8 @@ class ClaimResults:
                 verdict = NOT_RUN  # deselected, e.g. by -k
             elif any(o == FAILED for _, o, _ in tests):
                 verdict = FAILED
+            elif any(o == DEVIATES for _, o, _ in tests):
+                verdict = DEVIATES
             elif any(o == PASSED for _, o, _ in tests):
                 verdict = PASSED
             else:
@@ -67,7 +71,7 @@ def _counts(verdicts: list[ClaimVerdict]) -> str:
     tally = defaultdict(int)
     for v in verdicts:
         tally[v.verdict] += 1
-    return ", ".join(f"{tally[k]} {k}" for k in (PASSED, FAILED, SKIPPED, NOT_RUN, PENDING) if tally[k])
+    return ", ".join(f"{tally[k]} {k}" for k in (PASSED, FAILED, DEVIATES, SKIPPED, NOT_RUN, PENDING) if tally[k])
 
 
 def specification_lines(verdicts: list[ClaimVerdict], impl_name: str, verbose: bool) -> list[str]:
@@ -89,25 +93,27 @@ def specification_lines(verdicts: list[ClaimVerdict], impl_name: str, verbose: b
 
 def conformance_table(verdicts: list[ClaimVerdict], impl_name: str) -> list[str]:
     """ID | verdict | tests | claim, one row per catalogued claim, then the counts."""
-    rows = [("claim", "verdict", "tests", "statement")]
+    rows = [("claim", "level", "verdict", "tests", "statement")]
     for v in verdicts:
         entry = CATALOGUE[v.claim_id]
         passed = sum(o == PASSED for _, o, _ in v.tests)
         tests = f"{passed}/{len(v.tests)}" if v.tests else "-"
         title = entry.title if not entry.pending else f"{entry.title} [pending: {entry.pending}]"
-        rows.append((v.claim_id, v.verdict.upper(), tests, title))
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        level = "" if entry.pending else entry.level
+        rows.append((v.claim_id, level, v.verdict.upper(), tests, title))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = [f"Conformance of implementation {impl_name!r} to the exploding-gradients specification", ""]
     for i, row in enumerate(rows):
-        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths)) + "  " + row[3])
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths)) + "  " + row[4])
         if i == 0:
             lines.append("  ".join("-" * w for w in widths) + "  " + "-" * 9)
-    failures = [v for v in verdicts if v.verdict == FAILED]
-    if failures:
-        lines += ["", "Failed claims:"]
-        for v in failures:
-            for nodeid, outcome, reason in v.tests:
-                if outcome == FAILED:
-                    lines.append(f"  {v.claim_id}: {nodeid}\n      {reason}")
+    for heading, verdict in (("Failed claims:", FAILED), ("Known deviations (expected_failures/):", DEVIATES)):
+        chosen = [v for v in verdicts if v.verdict == verdict]
+        if chosen:
+            lines += ["", heading]
+            for v in chosen:
+                for nodeid, outcome, reason in v.tests:
+                    if outcome == verdict:
+                        lines.append(f"  {v.claim_id} ({CATALOGUE[v.claim_id].level}): {nodeid}\n      {reason}")
     lines += ["", f"claims: {_counts(verdicts)}"]
     return lines
