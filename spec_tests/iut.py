@@ -202,9 +202,9 @@ class Implementation:
 
     # -- recurrent layers (time-first sequences, PyTorch's gate-stacked weights) -----
 
-    def rnn_forward(self, x, h0, W_ih, W_hh, b_ih, b_hh, activation) -> np.ndarray:
+    def rnn_forward(self, x, h0, W_ih, W_hh, b_ih, b_hh, activation, allow_nonfinite=False) -> np.ndarray:
         call = self._call("rnn_forward", x=x, h0=h0, W_ih=W_ih, W_hh=W_hh, b_ih=b_ih, b_hh=b_hh, activation=activation)
-        return call.array(call.result, "hidden", (x.shape[0] + 1,) + h0.shape)
+        return call.array(call.result, "hidden", (x.shape[0] + 1,) + h0.shape, finite=not allow_nonfinite)
 
     def rnn_backward(self, x, h0, W_ih, W_hh, b_ih, b_hh, activation, grad_output) -> RNNGradients:
         call = self._call("rnn_backward", x=x, h0=h0, W_ih=W_ih, W_hh=W_hh, b_ih=b_ih, b_hh=b_hh,

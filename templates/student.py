@@ -124,3 +124,82 @@ def gru_step_jacobians(x, h0, W_ih, W_hh, b_ih, b_hh):
     """Task 12 — along one sequence: the direct path diag(z_t) and the full ∂h_t/∂h_{t-1}, each (T, H, H)
     (claims P12, S16)."""
     raise NotImplementedError("Task 12: implement gru_step_jacobians (claim P12)")
+
+
+# -- remedies: clipping, initialisation, warmup --------------------------------------------------
+
+
+def clip_grad_norm(grads, max_norm, norm_type):
+    """Task 13 — clip by global norm (claims S12a–S12j).
+
+    ||g|| = ||concat(g_1, …, g_k)||_p (p = inf: max |g|);  clip(g)_i = g_i · min(1, max_norm / ||g||),
+    one coefficient for every tensor.  Keep each tensor's dtype (float16, bfloat16, float32, float64);
+    compute the norm without overflow (scale by max |g|); raise ValueError for NaN/inf gradients or a
+    max_norm that is not finite and positive.  Return (clipped list, ||g|| before clipping).
+    """
+    raise NotImplementedError("Task 13: implement clip_grad_norm (claim S12)")
+
+
+def clip_grad_value(grads, clip_value):
+    """Task 14 — entrywise clip to [−c, c], keeping dtypes (claim S12k).  Return the clipped list."""
+    raise NotImplementedError("Task 14: implement clip_grad_value (claim S12k)")
+
+
+def adaptive_clip_grad(params, grads, clipping, eps):
+    """Task 15 — adaptive gradient clipping (claim S12m), unit by unit (rows in (out, in, …) layout;
+    a vector is one unit):  G_i ← G_i · min(1, clipping · max(||W_i||, eps) / ||G_i||)."""
+    raise NotImplementedError("Task 15: implement adaptive_clip_grad (claim S12m)")
+
+
+def calculate_gain(nonlinearity, param):
+    """Task 16 — PyTorch's gain table (claim S13a): linear, sigmoid 1; tanh 5/3; relu √2;
+    leaky_relu √(2/(1 + s²)) with s = param or 0.01; selu 3/4."""
+    raise NotImplementedError("Task 16: implement calculate_gain (claim S13a)")
+
+
+def xavier_uniform(shape, gain, seed):
+    """Task 17 — U(−a, a), a = gain·√(6/(fan_in + fan_out)); fan_in = shape[1]·∏shape[2:],
+    fan_out = shape[0]·∏shape[2:] (claim S13b).  Return a float64 array of `shape`."""
+    raise NotImplementedError("Task 17: implement xavier_uniform (claim S13b)")
+
+
+def xavier_normal(shape, gain, seed):
+    """Task 18 — N(0, σ²), σ = gain·√(2/(fan_in + fan_out)) (claim S13c)."""
+    raise NotImplementedError("Task 18: implement xavier_normal (claim S13c)")
+
+
+def kaiming_uniform(shape, a, mode, nonlinearity, seed):
+    """Task 19 — U(−b, b), b = gain·√(3/fan), gain = calculate_gain(nonlinearity, a),
+    fan = fan_in or fan_out per mode (claim S13b)."""
+    raise NotImplementedError("Task 19: implement kaiming_uniform (claim S13b)")
+
+
+def kaiming_normal(shape, a, mode, nonlinearity, seed):
+    """Task 20 — N(0, σ²), σ = gain/√fan (claims S13c, S9c)."""
+    raise NotImplementedError("Task 20: implement kaiming_normal (claim S13c)")
+
+
+def orthogonal(shape, gain, seed):
+    """Task 21 — gain·Q with orthonormal rows (or columns, when rows > columns) (claim S13d)."""
+    raise NotImplementedError("Task 21: implement orthogonal (claim S13d)")
+
+
+def normal(shape, std, seed):
+    """Task 22 — N(0, std²) whatever the fans: the naive scale (claim S9c)."""
+    raise NotImplementedError("Task 22: implement normal (claim S9c)")
+
+
+def warmup_schedule(num_steps, peak_lr, warmup_steps):
+    """Task 23 — lr_t = peak · min(1, (t + 1)/W) for t = 0..num_steps − 1 (claim S17b)."""
+    raise NotImplementedError("Task 23: implement warmup_schedule (claim S17b)")
+
+
+def warmup_cosine_schedule(num_steps, peak_lr, warmup_steps, final_lr):
+    """Task 24 — linear warmup to the peak at t = W − 1, then
+    final + (peak − final)·½(1 + cos(π(t − W + 1)/(N − W))) (claim S17b)."""
+    raise NotImplementedError("Task 24: implement warmup_cosine_schedule (claim S17b)")
+
+
+def sgd_step(params, grads, velocities, lr, momentum):
+    """Task 25 — v ← μ v + g, θ ← θ − lr · v (torch.optim.SGD).  Return (params, velocities) (claim S17a)."""
+    raise NotImplementedError("Task 25: implement sgd_step (claim S17a)")

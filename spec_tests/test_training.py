@@ -1,0 +1,140 @@
+"""S17c, S19: remedies in training, on the project's own small, seeded problems.
+
+These are not universal laws: each claim names its problem, and the runs are
+deterministic (fixed seeds), so a verdict is reproducible to the step.  The
+implementation computes every gradient (mlp_backward, rnn_backward) and does the
+clipping, scheduling and stepping being claimed; the spec only keeps the loop.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from spec_tests.claims import claim
+from spec_tests.networks import random_orthogonal
+
+DIVERGED = 1e30
+
+
+def loss_and_residual(impl, x, y, weights, biases, activation):
+    out = impl.mlp_forward(x, weights, biases, activation, allow_nonfinite=True).hidden_states[-1]
+    with np.errstate(all="ignore"):
+        residual = out - y
+        return 0.5 * float(np.mean(np.sum(residual * residual, axis=1))), residual
+
+
+def deep_linear_problem(seed, depth=8, width=8, c=1.5, batch=32):
+    """W_l = 1.5·Q_l: every backward step multiplies the gradient by 1.5 (1.5^8 ≈ 26 in all); the
+    target is an orthogonal teacher."""
+    rng = np.random.default_rng(seed)
+    weights = [c * random_orthogonal(rng, width) for _ in range(depth)]
+    x = rng.standard_normal((batch, width))
+    y = x @ random_orthogonal(rng, width).T
+    return weights, [np.zeros(width)] * depth, x, y
+
+
+def train_mlp(impl, seed, steps, lr, max_norm):
+    weights, biases, x, y = deep_linear_problem(seed)
+    losses = []
+    for _ in range(steps):
+        loss, residual = loss_and_residual(impl, x, y, weights, biases, "linear")
+        losses.append(loss)
+        if not (loss < DIVERGED):
+            break
+        grads = impl.mlp_backward(x, weights, biases, "linear", residual / len(x), allow_nonfinite=True).weights
+        if not all(np.all(np.isfinite(g)) for g in grads):
+            losses.append(math.inf)  # the gradient itself overflowed
+            break
+        if max_norm is not None:
+            grads, _ = impl.clip_grad_norm(grads, max_norm, 2.0)
+        weights = [w - lr * g for w, g in zip(weights, grads)]
+    return losses
+
+
+SEEDS = [0, 1, 2]
+
+
+@claim("S19a")
+@pytest.mark.parametrize("seed", SEEDS)
+def test_clipping_turns_a_diverging_deep_network_into_one_that_trains(impl, seed):
+    unclipped = train_mlp(impl, seed, steps=100, lr=0.05, max_norm=None)
+    clipped = train_mlp(impl, seed, steps=100, lr=0.05, max_norm=1.0)
+    assert not (unclipped[-1] < DIVERGED), (
+        f"without clipping the loss was expected to diverge (exceed {DIVERGED:g} or become non-finite) within 100 "
+        f"steps; it went {unclipped[0]:.4g} → {unclipped[-1]:.4g}"
+    )
+    assert len(clipped) == 100 and all(math.isfinite(v) for v in clipped), "with clipping every loss stays finite"
+    assert clipped[-1] <= 1e-2 * clipped[0], (
+        f"with clipping (max_norm 1) the loss must fall below 1% of its start in 100 steps: "
+        f"{clipped[0]:.4g} → {clipped[-1]:.4g}"
+    )
+
+
+def train_rnn(impl, seed, steps, lr, max_norm, T=40, H=8, batch=16):
+    """A linear RNN over T = 40 steps with W_hh = 1.2·Q (1.2^40 ≈ 1470); the loss is on h_T."""
+    rng = np.random.default_rng(seed)
+    W_hh, W_ih, b = 1.2 * random_orthogonal(rng, H), rng.standard_normal((H, 2)), np.zeros(H)
+    x, h0 = rng.standard_normal((T, batch, 2)), np.zeros((batch, H))
+    y = np.tanh(rng.standard_normal((batch, H)))
+    losses = []
+    for _ in range(steps):
+        hidden = impl.rnn_forward(x, h0, W_ih, W_hh, b, b, "linear", allow_nonfinite=True)
+        with np.errstate(all="ignore"):
+            residual = hidden[-1] - y
+            losses.append(0.5 * float(np.mean(np.sum(residual * residual, axis=1))))
+        if not (losses[-1] < DIVERGED):
+            break
+        grad_output = np.zeros((T, batch, H))
+        grad_output[-1] = residual / batch
+        grads = impl.rnn_backward(x, h0, W_ih, W_hh, b, b, "linear", grad_output)
+        updates = [grads.W_ih, grads.W_hh]
+        if max_norm is not None:
+            updates, _ = impl.clip_grad_norm(updates, max_norm, 2.0)
+        W_ih, W_hh = W_ih - lr * updates[0], W_hh - lr * updates[1]
+        if not (np.all(np.isfinite(W_hh)) and np.max(np.abs(W_hh)) < 1e6):
+            losses.append(math.inf)  # the next forward pass would overflow
+            break
+    return losses
+
+
+@claim("S19b")
+@pytest.mark.parametrize("seed", SEEDS)
+def test_clipping_turns_a_diverging_long_rnn_into_one_that_trains(impl, seed):
+    unclipped = train_rnn(impl, seed, steps=100, lr=0.05, max_norm=None)
+    clipped = train_rnn(impl, seed, steps=100, lr=0.05, max_norm=1.0)
+    assert not (unclipped[-1] < DIVERGED), (
+        f"without clipping the loss was expected to diverge within 100 steps; it went {unclipped[0]:.4g} → {unclipped[-1]:.4g}"
+    )
+    assert len(clipped) == 100 and all(math.isfinite(v) for v in clipped), "with clipping every loss stays finite"
+    assert clipped[-1] <= 1e-2 * clipped[0], (
+        f"with clipping (max_norm 1) the loss must fall below 1% of its start: {clipped[0]:.4g} → {clipped[-1]:.4g}"
+    )
+
+
+def train_scalar(impl, rates):
+    """f(x) = w₂ w₁ x with w₁ = w₂ = 3, x = 1, target 1: sharpness 26 at the start, 2 at the solution."""
+    weights, biases = [np.array([[3.0]]), np.array([[3.0]])], [np.zeros(1), np.zeros(1)]
+    x, y = np.ones((1, 1)), np.ones((1, 1))
+    velocity = [np.zeros((1, 1)), np.zeros((1, 1))]
+    losses = []
+    for lr in rates:
+        loss, residual = loss_and_residual(impl, x, y, weights, biases, "linear")
+        losses.append(loss)
+        if not (loss < DIVERGED):
+            break
+        grads = impl.mlp_backward(x, weights, biases, "linear", residual).weights
+        weights, velocity = impl.sgd_step(weights, grads, velocity, float(lr), 0.0)
+    return losses
+
+
+@claim("S17c")
+def test_warmup_trains_where_the_full_learning_rate_from_step_zero_diverges(impl):
+    full = train_scalar(impl, np.full(200, 0.3))
+    warm = train_scalar(impl, impl.warmup_schedule(200, 0.3, 100))
+    assert not (full[-1] < DIVERGED), (
+        f"lr 0.3 from step 0 exceeds 2/26, the stability limit at the start, and must diverge: "
+        f"{full[0]:.4g} → {full[-1]:.4g} after {len(full)} steps"
+    )
+    assert len(warm) == 200 and max(warm) <= warm[0] * (1 + 1e-12), "with warmup the loss never rises above its start"
+    assert warm[-1] <= 1e-10, f"with warmup the loss reaches 0 (to 1e-10): got {warm[-1]:.4g}"

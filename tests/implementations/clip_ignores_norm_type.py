@@ -1,0 +1,7 @@
+"""Wrong: always clips by the 2-norm, whatever norm_type asks for."""
+
+import reference
+
+
+def clip_grad_norm(grads, max_norm, norm_type):
+    return reference.clip_grad_norm(grads, max_norm, 2.0)
