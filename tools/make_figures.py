@@ -1,4 +1,5 @@
-"""Figures for docs/depth.md and docs/recurrence.md, computed with the numpy reference.
+"""Figures for the docs pages (depth, recurrence, clipping, initialisation, warmup), computed with the
+numpy reference.
 
     python tools/make_figures.py      (or python tools/make_docs.py for everything)
 """
@@ -177,10 +178,110 @@ def lstm_direct_against_full() -> Path:
     return _save(fig, "lstm_direct_against_full.png")
 
 
+def clipping_in_training() -> Path:
+    """S19a's problem (seed 0): the loss with and without clipping, and the norm before/after clipping."""
+    rng = np.random.default_rng(0)
+    width, depth = 8, 8
+    start = [1.5 * random_orthogonal(rng, width) for _ in range(depth)]
+    x = rng.standard_normal((32, width))
+    y = x @ random_orthogonal(rng, width).T
+    biases = [np.zeros(width)] * depth
+    fig, (ax_loss, ax_norm) = plt.subplots(1, 2, figsize=(11, 4))
+    for max_norm in (None, 1.0):
+        weights, losses, before, after = list(start), [], [], []
+        for _ in range(100):
+            with np.errstate(all="ignore"):
+                out = reference.mlp_forward(x, weights, biases, "linear").hidden_states[-1]
+                loss = 0.5 * float(np.mean(np.sum((out - y) ** 2, axis=1)))
+            losses.append(loss)
+            if not loss < 1e30:
+                break
+            grads = reference.mlp_backward(x, weights, biases, "linear", (out - y) / len(x)).weights
+            total = reference.global_norm(grads)
+            if max_norm is not None:
+                grads, _ = reference.clip_grad_norm(grads, max_norm)
+            before.append(total)
+            after.append(reference.global_norm(grads))
+            weights = [w - 0.05 * g for w, g in zip(weights, grads)]
+        label = "no clipping" if max_norm is None else f"clipped to {max_norm}"
+        ax_loss.semilogy(range(len(losses)), losses, marker="." if max_norm is None else None, label=label)
+        if max_norm is not None:
+            ax_norm.semilogy(before, label="||g|| before clipping")
+            ax_norm.semilogy(after, label="||clip(g)||")
+    ax_loss.set_title("deep linear net, W_l = 1.5·Q_l, SGD lr 0.05 (S19a, seed 0)")
+    ax_loss.set_xlabel("step")
+    ax_loss.set_ylabel("loss")
+    ax_loss.legend(fontsize=8)
+    ax_norm.set_title("the clipped run: gradient norm per step")
+    ax_norm.set_xlabel("step")
+    ax_norm.legend(fontsize=8)
+    return _save(fig, "clipping_in_training.png")
+
+
+def initialisation_across_depth() -> Path:
+    """log10 ||∂L/∂h_l|| against l for each initialisation (width 64, depth 64, mean of seeds)."""
+    width, depth = 64, 64
+    schemes = [
+        ("He (kaiming_normal) + relu", "relu", lambda s: reference.kaiming_normal((width, width), 0.0, "fan_in", "relu", s)),
+        ("Xavier (gain 5/3) + tanh", "tanh", lambda s: reference.xavier_normal((width, width), 5 / 3, s)),
+        ("orthogonal + linear", "linear", lambda s: reference.orthogonal((width, width), 1.0, s)),
+        ("N(0, 1) + relu", "relu", lambda s: reference.normal((width, width), 1.0, s)),
+        ("N(0, 0.01²) + relu", "relu", lambda s: reference.normal((width, width), 0.01, s)),
+    ]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for label, activation, init in schemes:
+        curves = []
+        for seed in SEEDS:
+            weights = [init(seed * 1000 + l) for l in range(depth)]
+            rng = np.random.default_rng(seed)
+            grads = reference.mlp_backward(rng.standard_normal((1, width)), weights, [np.zeros(width)] * depth,
+                                           activation, rng.standard_normal((1, width)))
+            norms = reference.per_layer_gradient_norms(grads).hidden
+            with np.errstate(divide="ignore"):
+                curves.append(np.log10(norms / norms[-1]))
+        ax.plot(range(depth + 1), np.mean(curves, axis=0), label=label)
+    ax.set_ylim(-60, 60)
+    ax.set_title(f"width {width}, depth {depth}: gradient norm by initialisation (mean of {len(SEEDS)} seeds)")
+    ax.set_xlabel("layer l (0 = input)")
+    ax.set_ylabel("log10 ||∂L/∂h_l|| / ||∂L/∂h_L||")
+    ax.legend(fontsize=8)
+    return _save(fig, "initialisation_across_depth.png")
+
+
+def warmup_against_update_norms() -> Path:
+    """S17c: f = w₂w₁x from w₁ = w₂ = 3, lr 0.3 from step 0 against 100 warmup steps."""
+    fig, (ax_lr, ax_loss) = plt.subplots(1, 2, figsize=(11, 4))
+    for name, rates in (("lr 0.3 from step 0", np.full(200, 0.3)),
+                        ("warmup to 0.3 over 100 steps", reference.warmup_schedule(200, 0.3, 100))):
+        weights, biases = [np.array([[3.0]]), np.array([[3.0]])], [np.zeros(1)] * 2
+        losses, updates = [], []
+        for lr in rates:
+            out = reference.mlp_forward(np.ones((1, 1)), weights, biases, "linear").hidden_states[-1]
+            loss = 0.5 * float((out[0, 0] - 1) ** 2)
+            losses.append(loss)
+            if not loss < 1e30:
+                break
+            grads = reference.mlp_backward(np.ones((1, 1)), weights, biases, "linear", out - 1).weights
+            new, _ = reference.sgd_step(weights, grads, [np.zeros((1, 1))] * 2, float(lr))
+            updates.append(float(np.sqrt(sum(np.sum((a - b) ** 2) for a, b in zip(new, weights)))))
+            weights = new
+        ax_lr.semilogy(updates, label=f"||Δθ||, {name}")
+        ax_loss.semilogy(np.maximum(losses, 1e-32), label=name)
+    ax_lr.semilogy(reference.warmup_schedule(200, 0.3, 100), "k--", lw=0.8, label="warmup lr_t")
+    ax_lr.set_title("update norm per step (S17c)")
+    ax_lr.set_xlabel("step")
+    ax_lr.legend(fontsize=8)
+    ax_loss.set_title("loss ½(w₂w₁ − 1)²")
+    ax_loss.set_xlabel("step")
+    ax_loss.legend(fontsize=8)
+    return _save(fig, "warmup_against_update_norms.png")
+
+
 def main() -> list[Path]:
     FIGURES.mkdir(parents=True, exist_ok=True)
     return [per_layer_gradient_norms(), end_to_end_singular_values(), straddling_spectrum(),
-            rnn_gradient_through_time(), rnn_against_lstm(), lstm_direct_against_full()]
+            rnn_gradient_through_time(), rnn_against_lstm(), lstm_direct_against_full(),
+            clipping_in_training(), initialisation_across_depth(), warmup_against_update_norms()]
 
 
 if __name__ == "__main__":
