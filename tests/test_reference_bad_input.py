@@ -134,3 +134,45 @@ def test_lstm_backward_rejects_a_grad_cell_of_the_wrong_shape_and_c0_mismatch():
 def test_step_jacobians_take_a_single_sequence():
     with pytest.raises(ValueError, match=r"x must be 2-D"):
         reference.rnn_step_jacobians(**_recurrent_args(1), activation="tanh")
+
+
+# -- remedies -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: reference.clip_grad_norm([np.ones(2)], 0.0), r"max_norm must be finite and > 0, got 0.0"),
+        (lambda: reference.clip_grad_norm([np.ones(2)], float("nan")), r"max_norm must be finite and > 0"),
+        (lambda: reference.clip_grad_norm([np.ones(2)], 1.0, 0.5), r"norm_type must be ≥ 1 or inf"),
+        (lambda: reference.clip_grad_norm(np.ones(2), 1.0), r"grads must be a list of arrays"),
+        (lambda: reference.clip_grad_norm([np.ones(2, dtype=int)], 1.0), r"grads\[0\] must be a floating-point array"),
+        (lambda: reference.clip_grad_norm([np.ones(2), np.array([1.0, np.inf])], 1.0),
+         r"grads\[1\] holds 1 non-finite value\(s\) \(NaN or inf\); nothing was clipped"),
+        (lambda: reference.clip_grad_value([np.ones(2)], -1.0), r"clip_value must be finite and > 0"),
+        (lambda: reference.adaptive_clip_grad([np.ones((2, 2))], [np.ones(2)]), r"grads\[0\] has shape \(2,\) but params\[0\]"),
+        (lambda: reference.adaptive_clip_grad([np.ones(2)], []), r"got 1 parameter tensors but 0 gradients"),
+        (lambda: reference.calculate_gain("gelu"), r"unknown nonlinearity 'gelu'"),
+        (lambda: reference.xavier_uniform((3,)), r"at least 2 dimensions, got shape \(3,\)"),
+        (lambda: reference.kaiming_normal((3, 0)), r"shape \(3, 0\) has an empty dimension"),
+        (lambda: reference.kaiming_normal((3, 3), mode="fan_avg"), r"mode must be 'fan_in' or 'fan_out'"),
+        (lambda: reference.orthogonal((4,)), r"at least 2 dimensions"),
+        (lambda: reference.warmup_schedule(10, 0.1, 0), r"warmup_steps must be a positive integer"),
+        (lambda: reference.warmup_schedule(0, 0.1, 1), r"num_steps must be a positive integer"),
+        (lambda: reference.warmup_schedule(10, -0.1, 2), r"peak_lr must be finite and > 0"),
+        (lambda: reference.warmup_cosine_schedule(5, 0.1, 5), r"num_steps \(5\) must exceed warmup_steps \(5\)"),
+        (lambda: reference.warmup_cosine_schedule(10, 0.1, 2, 0.5), r"final_lr must lie in \[0, peak_lr\]"),
+        (lambda: reference.sgd_step([np.ones(2)], [np.ones(2)], [np.ones(2)], 0.1, 1.0), r"momentum must lie in \[0, 1\)"),
+        (lambda: reference.sgd_step([np.ones(2)], [np.ones(3)], [np.ones(2)], 0.1), r"have shapes \(2,\), \(3,\), \(2,\)"),
+    ],
+)
+def test_remedies_reject_bad_arguments(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_clipping_refuses_non_finite_gradients_without_touching_them():
+    grads = [np.array([3.0, 4.0]), np.array([np.nan])]
+    with pytest.raises(ValueError):
+        reference.clip_grad_norm_(grads, 1.0)
+    np.testing.assert_array_equal(grads[0], [3.0, 4.0])
