@@ -74,10 +74,16 @@ def assert_one_coefficient(grads, clipped, dtype, what):
 # -- required ------------------------------------------------------------------------------
 
 
-def ordinary_case(dtype, seed, shapes, log10_scale) -> GradientCase:
-    """A GradientCase whose scale is clamped into the dtype's ordinary range (ORDINARY_SCALES)."""
+def clip_ordinary_case(impl, dtype, seed, shapes, log10_scale, ratio):
+    """Clip a GradientCase whose scale is clamped into the dtype's ordinary range (ORDINARY_SCALES)
+    to ratio · its norm: (case, grads, ||g||, max_norm, clipped)."""
     low, high = ORDINARY_SCALES[dtype]
-    return GradientCase(seed, shapes, dtype, min(max(log10_scale, low), high))
+    case = GradientCase(seed, shapes, dtype, min(max(log10_scale, low), high))
+    grads = case.build()
+    norm = exact_norm(grads)
+    assume(norm > 0)
+    clipped, _ = impl.clip_grad_norm(grads, ratio * norm, 2.0)
+    return case, grads, norm, ratio * norm, clipped
 
 
 # Explicit examples run first under every profile: the inputs on which real implementations were
@@ -87,12 +93,7 @@ def ordinary_case(dtype, seed, shapes, log10_scale) -> GradientCase:
 @given(seed=seeds, shapes=shapes, log10_scale=st.integers(-100, 100), ratio=ratios)
 @example(seed=0, shapes=((),), log10_scale=2, ratio=1e-6)  # float16: a subnormal coefficient
 def test_clipped_gradient_norm_is_at_most_max_norm(impl, dtype, seed, shapes, log10_scale, ratio):
-    case = ordinary_case(dtype, seed, shapes, log10_scale)
-    grads = case.build()
-    norm = exact_norm(grads)
-    assume(norm > 0)
-    max_norm = ratio * norm
-    clipped, _ = impl.clip_grad_norm(grads, max_norm, 2.0)
+    case, grads, norm, max_norm, clipped = clip_ordinary_case(impl, dtype, seed, shapes, log10_scale, ratio)
     out, _, high = clipped_norm_bounds(grads, clipped, max_norm, case.dtype)
     assert_in_interval(out, 0.0, high, f"||clip(g)|| ≤ max_norm = {max_norm:.6g} (||g|| = {norm:.6g}, {case})")
 
@@ -104,12 +105,7 @@ def test_clipped_gradient_norm_is_at_most_max_norm(impl, dtype, seed, shapes, lo
 @example(seed=0, shapes=((),), log10_scale=2, ratio=1e-6)  # float16: a subnormal coefficient
 def test_clipped_gradient_norm_is_exactly_max_norm_when_the_gradient_exceeds_it(impl, dtype, seed, shapes,
                                                                                  log10_scale, ratio):
-    case = ordinary_case(dtype, seed, shapes, log10_scale)
-    grads = case.build()
-    norm = exact_norm(grads)
-    assume(norm > 0)
-    max_norm = ratio * norm
-    clipped, _ = impl.clip_grad_norm(grads, max_norm, 2.0)
+    case, grads, norm, max_norm, clipped = clip_ordinary_case(impl, dtype, seed, shapes, log10_scale, ratio)
     out, low, high = clipped_norm_bounds(grads, clipped, min(norm, max_norm), case.dtype)
     assert_in_interval(out, low, high, f"||clip(g)|| = min(||g||, max_norm) = {min(norm, max_norm):.6g} "
                        f"(||g|| = {norm:.6g}, max_norm = {max_norm:.6g}, {case})",

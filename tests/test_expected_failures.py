@@ -37,3 +37,21 @@ def test_every_expected_failure_names_a_collected_test_of_its_claim(path, collec
         if "[" in entry.test:
             assert entry.test in collected_spec_tests, f"{path.name}: no collected test {entry.test}"
         assert len(entry.reason) > 20 and len(entry.evidence) > 20, f"{path.name}: {entry.test} needs reason and evidence"
+
+
+def test_a_stale_entry_that_now_passes_fails_the_run(tmp_path):
+    stale = tmp_path / "stale.toml"
+    stale.write_text(
+        '[[deviation]]\nclaim = "S1c"\n'
+        'test = "spec_tests/test_depth.py::test_layer_norms_above_one_do_not_imply_growth_nilpotent_layers_annihilate"\n'
+        'reason = "pretends the reference deviates here, to show a stale entry is caught"\n'
+        'evidence = "none: the reference passes this claim"\n'
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "spec_tests/test_depth.py", "-k", "nilpotent", "-q",
+         "--expected-failures", str(stale)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={"PATH": "/usr/bin:/bin", "GRADSPEC_PROFILE": "ci", "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "XPASS(strict)" in done.stdout and "pretends the reference deviates" in done.stdout
