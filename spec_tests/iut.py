@@ -291,24 +291,13 @@ class Implementation:
 
     def rejects(self, function: str, **kwargs) -> BaseException | None:
         """Call a function expected to refuse its input: the exception it raised, or None if it returned."""
-        fn = getattr(self.module, function, None)
-        if not callable(fn):
-            pytest.skip(f"implementation {self.name!r} does not provide {function}()")
-        try:
-            with _time_limit(self.timeout_s):
-                fn(*[_copy(v) for v in kwargs.values()])
-        except NotImplementedError as error:
-            pytest.skip(f"{self.name}.{function}() is not implemented yet: {error}")
-        except _TimedOut:
-            raise ImplementationError(_Call(self.name, function, kwargs).header() +
-                                      f"\ndid not return within {self.timeout_s:g} s") from None
-        except Exception as error:  # the refusal the caller hoped for
-            return error
-        return None
+        return self._call(function, expect_refusal=True, **kwargs).refusal
 
     # -- machinery ----------------------------------------------------------------
 
-    def _call(self, function: str, **kwargs) -> "_Call":
+    def _call(self, function: str, expect_refusal: bool = False, **kwargs) -> "_Call":
+        """Call function(*kwargs.values()) on copies, under the time limit.  An exception fails the claim,
+        unless expect_refusal, when it is kept in call.refusal for the claim to judge."""
         fn: Callable | None = getattr(self.module, function, None)
         if not callable(fn):
             pytest.skip(f"implementation {self.name!r} does not provide {function}()")
@@ -326,6 +315,9 @@ class Implementation:
             self._hung.add(function)
             raise ImplementationError(call.header() + f"\ndid not return within {self.timeout_s:g} s") from None
         except Exception as error:
+            if expect_refusal:
+                call.refusal = error
+                return call
             raise ImplementationError(
                 call.header() + f"\nraised {type(error).__name__}: {error}"
             ) from error
@@ -338,6 +330,7 @@ class _Call:
     def __init__(self, impl: str, function: str, kwargs: dict):
         self.impl, self.function, self.kwargs = impl, function, kwargs
         self.result: Any = None
+        self.refusal: BaseException | None = None
 
     def header(self) -> str:
         args = "\n".join(f"    {k} = {describe(v)}" for k, v in self.kwargs.items())
