@@ -74,9 +74,10 @@ def sigma_prime_uncertainty(activation: str, a: np.ndarray, a_error: np.ndarray)
     return lipschitz * a_error + 4 * EPS
 
 
-def affine_error(h: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Bound on how far two correct evaluations of h Wᵀ + b can differ, elementwise."""
-    n = W.shape[1] + 1
+def affine_error(h: np.ndarray, W: np.ndarray, b: np.ndarray, bias_terms: int = 1) -> np.ndarray:
+    """Bound on how far two correct evaluations of h Wᵀ + b can differ, elementwise; b may be the sum of
+    bias_terms biases (|b| their summed magnitudes), each one more addition."""
+    n = W.shape[1] + bias_terms
     return 2 * gamma(n) * (np.abs(h) @ np.abs(W).T + np.abs(b)) + n * TINY
 
 
@@ -93,3 +94,35 @@ def log_norm(v: np.ndarray) -> float:
     if scale == 0.0:
         return -np.inf
     return float(np.log(scale) + np.log(np.linalg.norm(v / scale)))
+
+
+def step_slack(n: int) -> float:
+    """Log-scale rounding slack for one backward step through an n × n (or smaller) Jacobian J,
+    relative to σ_max(J)·||g||.  A computed Jᵀg is off by at most γ_n √n σ_max(J) ||g|| in norm,
+    and an SVD's singular values by a few n·eps·σ_max(J); 4(n² + 4)·eps covers both with room for
+    σ' rounding.  Relative to σ_min(J)·||g|| the slack is κ(J) times larger."""
+    return 4 * (n * n + 4) * EPS
+
+
+def backward_bounds(jacobians) -> list[tuple[float, float, float, float]]:
+    """Products of singular values a backward pass is bounded by, from the output back.
+
+    Entry i covers J_L … J_(L−i): (Σ log σ_max, Σ log σ_min, slack for the first, slack for the second),
+    so ||g_L|| e^(Σ log σ_min) ≤ ||J_(L−i)ᵀ ⋯ J_Lᵀ g_L|| ≤ ||g_L|| e^(Σ log σ_max) (the lower bound needs
+    no more outputs than inputs).  A zero singular value gives −inf.
+    """
+    bounds, upper, lower, slack_upper, slack_lower = [], 0.0, 0.0, 0.0, 0.0
+    for J in reversed(list(jacobians)):
+        s = np.linalg.svd(J, compute_uv=False)
+        upper += safe_log(s[0])
+        lower += safe_log(s[-1])
+        slack_upper += step_slack(max(J.shape))
+        slack_lower += step_slack(max(J.shape)) * (s[0] / s[-1] if s[-1] > 0 else 1.0)
+        bounds.append((float(upper), float(lower), slack_upper, slack_lower))
+    return bounds
+
+
+def log_spectral_norm(M: np.ndarray) -> float:
+    """log ||M||_2, −inf for a zero matrix; never overflows for finite float64 M."""
+    scale = np.max(np.abs(M)) if np.size(M) else 0.0
+    return -np.inf if scale == 0 else float(np.log(scale) + np.log(np.linalg.norm(M / scale, 2)))

@@ -8,7 +8,7 @@ the output gradient e_i at step T only, so ∂L/∂h_0 of example i is row i of
 
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from spec_tests import definitions, maths
@@ -46,11 +46,6 @@ def lstm_jacobian_through_time(impl, r: Recurrence) -> np.ndarray:
     return np.concatenate([grads.h0, grads.c0], axis=1)
 
 
-def log_spectral_norm(M: np.ndarray) -> float:
-    scale = np.max(np.abs(M))
-    return -np.inf if scale == 0 else float(np.log(scale) + np.log(np.linalg.norm(M / scale, 2)))
-
-
 def eigen_condition(W: np.ndarray) -> tuple[float, float]:
     """(ρ(W), κ(V)) for W = V Λ V⁻¹ with unit-norm eigenvector columns."""
     eigenvalues, V = np.linalg.eig(W)
@@ -80,7 +75,7 @@ def test_linear_rnn_gradient_through_T_steps_lies_between_rho_to_the_T_and_sigma
     W, T = r.W_hh, r.steps
     rho, kappa = eigen_condition(W)
     assume(kappa < 1e4)  # beyond this, rounding of W^T itself blurs the bounds
-    log_norm = log_spectral_norm(jacobian_through_time(impl, r))
+    log_norm = maths.log_spectral_norm(jacobian_through_time(impl, r))
     slack = power_slack(T, W.shape[0], kappa)
     assert_log_at_least(log_norm, T * np.log(rho), slack, f"||∂h_T/∂h_0|| ≥ ρ(W)^T, ρ = {rho:.4g}, T = {T}")
     assert_log_at_most(log_norm, T * np.log(np.linalg.norm(W, 2)), slack, f"||∂h_T/∂h_0|| ≤ σ_max(W)^T, T = {T}")
@@ -95,7 +90,7 @@ def test_rnn_gradient_through_T_steps_is_at_most_gamma_sigma_max_to_the_T(impl, 
     r = case.build()
     gamma = 0.25 if r.activation == "sigmoid" else 1.0
     sigma_max = np.linalg.norm(r.W_hh, 2)
-    log_norm = log_spectral_norm(jacobian_through_time(impl, r))
+    log_norm = maths.log_spectral_norm(jacobian_through_time(impl, r))
     assert_log_at_most(
         log_norm, r.steps * np.log(gamma * sigma_max), power_slack(r.steps, r.hidden_size),
         f"||∂h_T/∂h_0|| ≤ (γ σ_max(W_hh))^T with γ = {gamma}, σ_max = {sigma_max:.4g}, T = {r.steps}",
@@ -113,6 +108,7 @@ def test_nilpotent_recurrence_has_zero_gradient_despite_sigma_max_100(impl, step
 
 @claim("S4c")
 @given(steps=st.integers(1, 400))
+@example(steps=10)  # the transient peak: always checked
 def test_non_normal_recurrence_with_rho_0_9_grows_transiently_before_decaying(impl, steps):
     r = LinearRecurrence(((0.9, 100.0), (0.0, 0.9)), steps).build()
     M = jacobian_through_time(impl, r)
@@ -121,7 +117,7 @@ def test_non_normal_recurrence_with_rho_0_9_grows_transiently_before_decaying(im
     assert_within(M, exact, 8 * T * maths.EPS * np.abs(exact) + 8 * T * maths.EPS * 0.9**T + maths.TINY,
                   f"W^T = [[0.9^T, 100·T·0.9^(T-1)], [0, 0.9^T]] at T = {T}")
     if T == 10:
-        assert np.linalg.norm(M, 2) > 380 > 300 * 0.9**10, "||W^10|| ≈ 387 while ρ(W)^10 = 0.35"
+        assert np.linalg.norm(M, 2) > 380, f"||W^10|| ≈ 387 although ρ(W)^10 = 0.35; got {np.linalg.norm(M, 2):.4g}"
 
 
 # -- S3 in time ---------------------------------------------------------------------------
@@ -153,11 +149,8 @@ def test_rnn_gradient_at_the_first_step_is_at_least_the_product_of_smallest_sing
     jacobians = impl.rnn_step_jacobians(one.x, one.h0, *r.weights(), r.activation)
     M = jacobian_through_time(impl, r)
     g = r.grad_output[-1, 0]
-    log_bound, slack = maths.log_norm(g), 0.0
-    for J in jacobians:
-        s = np.linalg.svd(J, compute_uv=False)
-        log_bound += np.log(s[-1]) if s[-1] > 0 else -np.inf
-        slack += 4 * (r.hidden_size**2 + 4) * maths.EPS * (s[0] / s[-1] if s[-1] > 0 else 1.0)
+    _, log_lower, _, slack = maths.backward_bounds(jacobians)[-1]
+    log_bound = maths.log_norm(g) + log_lower
     assert_log_at_least(maths.log_norm(g @ M), log_bound, slack,
                         f"||∂L/∂h_0|| ≥ ∏_t σ_min(J_t) · ||∂L/∂h_T|| over T = {r.steps} steps")
 
@@ -189,7 +182,7 @@ def test_linear_recurrence_vanishes_below_spectral_radius_one_and_explodes_above
     T = case.steps
     rho, kappa = eigen_condition(r.W_hh)
     assume(kappa < 1e4)
-    log_norm = log_spectral_norm(jacobian_through_time(impl, r))
+    log_norm = maths.log_spectral_norm(jacobian_through_time(impl, r))
     slack = power_slack(T, r.hidden_size, kappa)
     if rho < 1:
         assert_log_at_most(log_norm, T * np.log(rho) + np.log(kappa), slack,
@@ -303,8 +296,8 @@ def test_lstm_with_small_recurrent_weights_keeps_a_bounded_gradient_where_a_vani
     slack = power_slack(r.steps, 2 * H)
     for rows, cols, name in [(slice(0, H), slice(0, H), "∂h_T/∂h_0"), (slice(0, H), slice(H, None), "∂h_T/∂c_0"),
                              (slice(H, None), slice(0, H), "∂c_T/∂h_0"), (slice(H, None), slice(H, None), "∂c_T/∂c_0")]:
-        assert_log_at_most(log_spectral_norm(M[rows, cols]), log_bound, slack,
+        assert_log_at_most(maths.log_spectral_norm(M[rows, cols]), log_bound, slack,
                            f"||{name}|| ≤ ∏_t β_t ≤ 1 over T = {r.steps} steps")
     rnn = LinearRecurrence(scaled_orthogonal(case.seed, H, 1.1), r.steps).build()
-    assert_log_at_least(log_spectral_norm(jacobian_through_time(impl, rnn)), r.steps * np.log(1.1),
+    assert_log_at_least(maths.log_spectral_norm(jacobian_through_time(impl, rnn)), r.steps * np.log(1.1),
                         power_slack(r.steps, H), f"a linear RNN with W = 1.1·Q explodes over the same T = {r.steps}")

@@ -18,10 +18,11 @@ from spec_tests.sequences import random_recurrences
 
 
 def step_error(x_t, h, W_ih, W_hh, b_ih, b_hh):
-    """How far two correct evaluations of x W_ihᵀ + b_ih + h W_hhᵀ + b_hh may differ."""
-    n = W_ih.shape[1] + W_hh.shape[1] + 2
-    magnitude = np.abs(x_t) @ np.abs(W_ih).T + np.abs(h) @ np.abs(W_hh).T + np.abs(b_ih) + np.abs(b_hh)
-    return 2 * maths.gamma(n) * magnitude + n * maths.TINY
+    """How far two correct evaluations of x W_ihᵀ + b_ih + h W_hhᵀ + b_hh may differ: one affine map
+    of the stacked input [x, h] with two biases (maths.affine_error)."""
+    stacked = np.concatenate([x_t, h], axis=-1)
+    return maths.affine_error(stacked, np.concatenate([W_ih, W_hh], axis=1), np.abs(b_ih) + np.abs(b_hh),
+                              bias_terms=2)
 
 
 def gate_error(z_error, slope_bound):
