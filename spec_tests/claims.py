@@ -12,7 +12,7 @@ implementation protocol itself: what the functions must compute.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 
@@ -242,7 +242,7 @@ _CLAIMS = [
         "σ_max = 100, yet ∂h_T/∂h_0 = W^T = 0 for every T ≥ 2.  The non-normal W = [[0.9, 100], [0, 0.9]] has "
         "ρ = 0.9, yet ||W^10|| ≈ 387 (W^T = [[0.9^T, 100·T·0.9^(T-1)], [0, 0.9^T]]): large transient growth "
         "before the eventual decay.",
-        f"Seed S4 (informal version shown false); Trefethen & Embree, Spectra and Pseudospectra (2005)",
+        "Seed S4 (informal version shown false); Trefethen & Embree, Spectra and Pseudospectra (2005)",
         kind="counterexample",
     ),
     Claim(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-import textwrap
 from pathlib import Path
 
 import spec_tests
