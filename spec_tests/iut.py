@@ -41,6 +41,8 @@ class ImplementationError(AssertionError):
     """The implementation under test raised, hung, or returned something malformed."""
 
 
+# The result types below mirror reference/'s on purpose: the spec keeps its own, so that it never
+# imports the reference it is also used to check.
 class MLPForward(NamedTuple):
     pre_activations: list[np.ndarray]
     hidden_states: list[np.ndarray]
