@@ -24,17 +24,16 @@ class Activation:
     name: str
     function: Callable[[np.ndarray], np.ndarray]
     derivative: Callable[[np.ndarray], np.ndarray]
-    derivative_bound: float  # γ = sup_a |σ'(a)|
 
 
 ACTIVATIONS: dict[str, Activation] = {
-    "linear": Activation("linear", lambda a: a, np.ones_like, 1.0),
-    "tanh": Activation("tanh", np.tanh, lambda a: 1.0 - np.tanh(a) ** 2, 1.0),
+    "linear": Activation("linear", lambda a: a, np.ones_like),
+    "tanh": Activation("tanh", np.tanh, lambda a: 1.0 - np.tanh(a) ** 2),
     "relu": Activation(
-        "relu", lambda a: np.maximum(a, 0.0), lambda a: (a > 0).astype(a.dtype), 1.0
+        "relu", lambda a: np.maximum(a, 0.0), lambda a: (a > 0).astype(a.dtype)
     ),
     "sigmoid": Activation(
-        "sigmoid", _sigmoid, lambda a: _sigmoid(a) * (1.0 - _sigmoid(a)), 0.25
+        "sigmoid", _sigmoid, lambda a: _sigmoid(a) * (1.0 - _sigmoid(a))
     ),
 }
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .definitions import ANALYTIC, sigmoid
+
 EPS = float(np.finfo(np.float64).eps)  # 2.22e-16
 UNIT_ROUNDOFF = EPS / 2
 TINY = float(np.finfo(np.float64).tiny)  # below this, subnormal rounding is absolute
@@ -25,26 +27,21 @@ def gamma(n: int) -> float:
     return n * UNIT_ROUNDOFF / (1 - n * UNIT_ROUNDOFF)
 
 
-def sigmoid(a: np.ndarray) -> np.ndarray:
-    z = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1 / (1 + z), z / (1 + z))
-
-
-# name -> (σ, σ', sup|σ''| (a Lipschitz constant of σ'), σ' jumps at 0)
-ACTIVATIONS = {
-    "linear": (lambda a: a, np.ones_like, 0.0, False),
-    "tanh": (np.tanh, lambda a: 1 - np.tanh(a) ** 2, 4 / (3 * np.sqrt(3)), False),
-    "sigmoid": (sigmoid, lambda a: sigmoid(a) * (1 - sigmoid(a)), 1 / (6 * np.sqrt(3)), False),
-    "relu": (lambda a: np.maximum(a, 0.0), lambda a: (a > 0).astype(float), 0.0, True),
+# name -> (σ', sup|σ''| (a Lipschitz constant of σ'), σ' jumps at 0); σ itself is definitions.ANALYTIC
+DERIVATIVES = {
+    "linear": (np.ones_like, 0.0, False),
+    "tanh": (lambda a: 1 - np.tanh(a) ** 2, 4 / (3 * np.sqrt(3)), False),
+    "sigmoid": (lambda a: sigmoid(a) * (1 - sigmoid(a)), 1 / (6 * np.sqrt(3)), False),
+    "relu": (lambda a: (a > 0).astype(float), 0.0, True),
 }
 
 
 def sigma(activation: str, a: np.ndarray) -> np.ndarray:
-    return ACTIVATIONS[activation][0](a)
+    return ANALYTIC[activation](a)
 
 
 def sigma_prime(activation: str, a: np.ndarray) -> np.ndarray:
-    return ACTIVATIONS[activation][1](a)
+    return DERIVATIVES[activation][0](a)
 
 
 def sigma_error(activation: str, value: np.ndarray) -> np.ndarray:
@@ -66,7 +63,7 @@ def sigma_prime_uncertainty(activation: str, a: np.ndarray, a_error: np.ndarray)
     error stays below 2·eps each, so two implementations differ by ≤ 4·eps.  relu' jumps at 0:
     where a is within a_error of 0 either 0 or 1 is correct.
     """
-    _, _, lipschitz, jumps = ACTIVATIONS[activation]
+    _, lipschitz, jumps = DERIVATIVES[activation]
     if jumps:
         return (np.abs(a) <= a_error).astype(float)
     if lipschitz == 0.0:

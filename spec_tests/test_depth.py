@@ -28,7 +28,7 @@ from spec_tests.networks import (
     seeds,
     spectral_networks,
 )
-from spec_tests.statistics import linear_gaussian_drift
+from spec_tests.gaussian_drift import S9A_MARGIN, linear_gaussian_drift
 
 
 def hidden_log_norms(impl, net: Network) -> np.ndarray:
@@ -204,9 +204,6 @@ def test_weight_gradient_norms_can_be_equal_at_every_layer_while_hidden_gradient
 
 
 # -- S9, first part ---------------------------------------------------------------------
-
-S9A_MARGIN = 0.3
-
 
 @claim("S9a")
 @given(

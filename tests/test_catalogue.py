@@ -9,7 +9,7 @@ import pytest
 
 from spec_tests.claims import CATALOGUE, SEED_CLAIMS, TESTS_BY_CLAIM, node_id
 from spec_tests.docs import CLAIMS_PAGE, import_spec_test_modules, render_claims_page
-from spec_tests.statistics import digamma_half_integer, linear_gaussian_drift, linear_gaussian_failure_probability
+from spec_tests.gaussian_drift import S9A_MARGIN, digamma_half_integer, linear_gaussian_drift, linear_gaussian_failure_probability
 
 ROOT = Path(__file__).resolve().parent.parent
 import_spec_test_modules()
@@ -60,8 +60,6 @@ def test_linear_gaussian_drift_tends_to_log_s_minus_one_over_2n():
 
 
 def test_s9a_failure_probability_is_below_1e_9_over_its_whole_parameter_box():
-    from spec_tests.test_depth import S9A_MARGIN
-
     worst = max(linear_gaussian_failure_probability(n, 24, S9A_MARGIN) for n in range(16, 49))
     assert worst <= 1e-9, f"the S9a design fails a correct implementation with probability up to {worst:.2g}"
     assert worst > 0

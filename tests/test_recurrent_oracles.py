@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 import reference
 from spec_tests import maths
 from spec_tests.sequences import random_recurrences
-from tests.test_reference_oracles import FD_RTOL, FD_STEP
+from tests.finite_differences import FD_RTOL, FD_STEP
 
 torch_autograd = pytest.importorskip("adapters.torch_autograd")
 

@@ -24,11 +24,10 @@ from hypothesis import strategies as st
 import reference
 from spec_tests import maths
 from spec_tests.networks import ACTIVATION_NAMES, random_networks
+from tests.finite_differences import FD_RTOL, FD_STEP
 
 torch_autograd = pytest.importorskip("adapters.torch_autograd")
 
-FD_STEP = maths.EPS ** (1 / 3)
-FD_RTOL = 1e4 * maths.EPS ** (2 / 3)
 
 
 def _error_bounds(net, n):

@@ -3,6 +3,8 @@
 from reference import mlp_forward, mlp_layer_jacobians  # noqa: F401
 from reference.activations import get_activation
 
+REJECTED_BY = ("P2", "S1a")  # the exact set of claims whose tests fail on this implementation
+
 
 def mlp_backward(x, weights, biases, activation, grad_output):
     pre, hidden = mlp_forward(x, weights, biases, activation)

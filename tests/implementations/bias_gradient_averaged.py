@@ -3,6 +3,8 @@
 from reference import mlp_backward as _correct_backward
 from reference import mlp_forward, mlp_layer_jacobians  # noqa: F401
 
+REJECTED_BY = ("P2",)  # the exact set of claims whose tests fail on this implementation
+
 
 def mlp_backward(x, weights, biases, activation, grad_output):
     hidden, grad_W, grad_b = _correct_backward(x, weights, biases, activation, grad_output)

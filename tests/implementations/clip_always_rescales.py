@@ -4,6 +4,8 @@ import numpy as np
 
 import reference
 
+REJECTED_BY = ("S12c", "S12b")  # the exact set of claims whose tests fail on this implementation
+
 
 def clip_grad_norm(grads, max_norm, norm_type):
     total = reference.global_norm(grads, norm_type)

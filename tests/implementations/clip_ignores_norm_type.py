@@ -2,6 +2,8 @@
 
 import reference
 
+REJECTED_BY = ("S12j",)  # the exact set of claims whose tests fail on this implementation
+
 
 def clip_grad_norm(grads, max_norm, norm_type):
     return reference.clip_grad_norm(grads, max_norm, 2.0)

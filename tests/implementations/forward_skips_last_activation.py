@@ -3,6 +3,8 @@
 from reference import mlp_backward, mlp_layer_jacobians  # noqa: F401
 from reference.activations import get_activation
 
+REJECTED_BY = ("P1",)  # the exact set of claims whose tests fail on this implementation
+
 
 def mlp_forward(x, weights, biases, activation):
     sigma = get_activation(activation)

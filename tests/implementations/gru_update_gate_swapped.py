@@ -5,6 +5,8 @@ import numpy as np
 
 import reference
 
+REJECTED_BY = ("P10",)  # the exact set of claims whose tests fail on this implementation
+
 
 def gru_forward(x, h0, W_ih, W_hh, b_ih, b_hh):
     # negating the z block's pre-activation turns σ(z) into 1 − σ(z)

@@ -3,6 +3,8 @@
 import reference
 from reference import calculate_gain, mlp_backward, mlp_forward, normal, orthogonal  # noqa: F401  (correct ones)
 
+REJECTED_BY = ("S13b", "S13c", "S9c")  # the exact set of claims whose tests fail on this implementation
+
 
 def xavier_uniform(shape, gain, seed):
     return reference.xavier_uniform(shape, 1.0, seed)

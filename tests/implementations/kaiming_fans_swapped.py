@@ -2,6 +2,8 @@
 
 import reference
 
+REJECTED_BY = ("S13b", "S13c")  # the exact set of claims whose tests fail on this implementation
+
 
 def _swap(mode):
     return {"fan_in": "fan_out", "fan_out": "fan_in"}[mode]

@@ -6,6 +6,8 @@ import numpy as np
 import reference
 from reference import lstm_forward, lstm_step_jacobians  # noqa: F401
 
+REJECTED_BY = ("P8", "S16b")  # the exact set of claims whose tests fail on this implementation
+
 
 def lstm_backward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, grad_output, grad_cell):
     grads = reference.lstm_backward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, grad_output, grad_cell)

@@ -5,6 +5,8 @@ import numpy as np
 import reference
 from reference import rnn_forward, rnn_step_jacobians  # noqa: F401
 
+REJECTED_BY = ("P5", "S4a", "S18b")  # the exact set of claims whose tests fail on this implementation
+
 WINDOW = 3
 
 

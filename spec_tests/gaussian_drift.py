@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import math
 
+S9A_MARGIN = 0.3  # S9a accepts a mean per-layer log growth within μ ± this
+
 EULER_GAMMA = 0.5772156649015329
 
 
