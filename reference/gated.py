@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .activations import ACTIVATIONS
-from .rnn import check_recurrent, check_sequence_gradient
+from .rnn import check_recurrent, check_shaped_array
 
 _sigmoid = ACTIVATIONS["sigmoid"].function
 
@@ -81,7 +81,7 @@ def _lstm_forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh):
 
 def _check_lstm(x, h0, c0, W_ih, W_hh, b_ih, b_hh, batched=True):
     x, h0, W_ih, W_hh, b_ih, b_hh = check_recurrent(x, h0, W_ih, W_hh, b_ih, b_hh, gates=4, batched=batched)
-    c0 = check_sequence_gradient(c0, "c0", h0.shape, x.dtype)
+    c0 = check_shaped_array(c0, "c0", h0.shape, x.dtype)
     return x, h0, c0, W_ih, W_hh, b_ih, b_hh
 
 
@@ -108,8 +108,8 @@ def lstm_backward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, grad_output, grad_cell) -> 
     """
     x, h0, c0, W_ih, W_hh, b_ih, b_hh = _check_lstm(x, h0, c0, W_ih, W_hh, b_ih, b_hh)
     T, H = x.shape[0], h0.shape[-1]
-    grad_output = check_sequence_gradient(grad_output, "grad_output", (T,) + h0.shape, x.dtype)
-    grad_cell = check_sequence_gradient(grad_cell, "grad_cell", h0.shape, x.dtype)
+    grad_output = check_shaped_array(grad_output, "grad_output", (T,) + h0.shape, x.dtype)
+    grad_cell = check_shaped_array(grad_cell, "grad_cell", h0.shape, x.dtype)
     hidden, cells, gates = _lstm_forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh)
     grad_x = np.empty_like(x)
     grad_W_ih, grad_W_hh, grad_b = np.zeros_like(W_ih), np.zeros_like(W_hh), np.zeros_like(b_ih)
@@ -202,7 +202,7 @@ def gru_backward(x, h0, W_ih, W_hh, b_ih, b_hh, grad_output) -> GRUGradients:
     """
     x, h0, W_ih, W_hh, b_ih, b_hh = check_recurrent(x, h0, W_ih, W_hh, b_ih, b_hh, gates=3)
     T, H = x.shape[0], h0.shape[-1]
-    grad_output = check_sequence_gradient(grad_output, "grad_output", (T,) + h0.shape, x.dtype)
+    grad_output = check_shaped_array(grad_output, "grad_output", (T,) + h0.shape, x.dtype)
     hidden, _ = _gru_forward(x, h0, W_ih, W_hh, b_ih, b_hh)
     grad_x = np.empty_like(x)
     grad_W_ih, grad_W_hh = np.zeros_like(W_ih), np.zeros_like(W_hh)

@@ -1,13 +1,15 @@
 """A deep MLP, its backward pass, and its layer Jacobians.
 
 Conventions (PyTorch's): W_l has shape (d_l, d_{l-1}) = (out_features, in_features),
-a batch is a (batch, d) array with one example per row, and every layer, the last
+a batch is a (batch, d) array with one example per row — so every equation below is
+written for row vectors, as the code computes it — and every layer, the last
 included, applies the activation σ:
 
-    h_0 = x,    a_l = W_l h_{l-1} + b_l,    h_l = σ(a_l),    l = 1..L.
+    h_0 = x,    a_l = h_{l-1} W_lᵀ + b_l,    h_l = σ(a_l),    l = 1..L.
 
-The layer Jacobian is J_l = ∂h_l/∂h_{l-1} = diag(σ'(a_l)) W_l, and backward
-propagation multiplies by their transposes, from the output to the input.
+The layer Jacobian is J_l = ∂h_l/∂h_{l-1} = diag(σ'(a_l)) W_l (for one example, as a
+column-vector map), and backward propagation multiplies a row gradient by it from the
+right, g_{l-1} = g_l J_l = (σ'(a_l) ⊙ g_l) W_l, from the output to the input.
 """
 
 from __future__ import annotations

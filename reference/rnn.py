@@ -67,11 +67,12 @@ def check_recurrent(x, h0, W_ih, W_hh, b_ih, b_hh, gates: int, batched: bool = T
     return x, h0, W_ih, W_hh, b_ih, b_hh
 
 
-def check_sequence_gradient(grad, name: str, shape: tuple, dtype) -> np.ndarray:
-    grad = as_float_array(grad, name, ndim=len(shape), dtype=dtype)
-    if grad.shape != shape:
-        raise ValueError(f"{name} has shape {grad.shape}, expected {shape}")
-    return grad
+def check_shaped_array(value, name: str, shape: tuple, dtype) -> np.ndarray:
+    """A finite float array of exactly this shape (an initial state, or a gradient of outputs)."""
+    value = as_float_array(value, name, ndim=len(shape), dtype=dtype)
+    if value.shape != shape:
+        raise ValueError(f"{name} has shape {value.shape}, expected {shape}")
+    return value
 
 
 def _forward(x, h0, W_ih, W_hh, b_ih, b_hh, sigma) -> RNNForward:
@@ -108,7 +109,7 @@ def rnn_backward(x, h0, W_ih, W_hh, b_ih, b_hh, activation: str, grad_output) ->
     sigma = get_activation(activation)
     x, h0, W_ih, W_hh, b_ih, b_hh = check_recurrent(x, h0, W_ih, W_hh, b_ih, b_hh, gates=1)
     T = x.shape[0]
-    grad_output = check_sequence_gradient(grad_output, "grad_output", (T,) + h0.shape, x.dtype)
+    grad_output = check_shaped_array(grad_output, "grad_output", (T,) + h0.shape, x.dtype)
     pre, hidden = _forward(x, h0, W_ih, W_hh, b_ih, b_hh, sigma)
     g = np.zeros((T + 1,) + h0.shape, dtype=x.dtype)
     grad_x = np.empty_like(x)

@@ -1,13 +1,26 @@
-"""Assertion helpers.  They hide themselves from tracebacks and say, in the failure,
-what was compared, by how much it missed, and what the tolerance was and why.
+"""Assertion helpers.  They hide themselves from tracebacks and lead with the problem:
+what was compared, and how far it missed, as a multiple of the allowed rounding — a
+formula error shows as thousands or billions of times the tolerance, a rounding
+slip as a small multiple — then the numbers and a hint.
 
 The claim being checked and the falsifying input are attached by conftest.py and
-by hypothesis; these messages add the numbers.
+by hypothesis.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+
+def times_tolerance(error: float, tolerance: float) -> str:
+    """'2.6e+09 × the allowed rounding', or '3.1e-16 where it must be exact' for a zero tolerance."""
+    if not tolerance > 0:
+        return f"{error:.3g} where it must be exact"
+    return f"{error / tolerance:.2g} × the allowed rounding"
+
+
+def _hint(hint: str) -> str:
+    return f"\n  hint: {hint}" if hint else ""
 
 
 def assert_within(actual, expected, bound, what: str, hint: str = "") -> None:
@@ -18,12 +31,15 @@ def assert_within(actual, expected, bound, what: str, hint: str = "") -> None:
     error = np.abs(actual - expected)
     bad = ~(error <= bound)
     if np.any(bad):
-        worst = np.unravel_index(np.argmax(np.where(bad, error - bound, -np.inf)), expected.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            excess = np.where(bad, np.where(bound > 0, error / bound, np.inf), -np.inf)
+        worst = np.unravel_index(np.argmax(np.where(np.isnan(excess), np.inf, excess)), expected.shape)
         raise AssertionError(
-            f"{what}: {int(bad.sum())} of {expected.size} entries out of tolerance.\n"
+            f"{what}: off by {times_tolerance(error[worst], bound[worst])} "
+            f"({int(bad.sum())} of {expected.size} entries out of tolerance)\n"
             f"  worst at index {tuple(int(i) for i in worst)}: got {actual[worst]!r}, "
-            f"expected {expected[worst]!r} (|difference| {error[worst]:.3g} > tolerance {bound[worst]:.3g})"
-            + (f"\n  hint: {hint}" if hint else "")
+            f"expected {expected[worst]!r} (|difference| {error[worst]:.3g}, tolerance {bound[worst]:.3g})"
+            + _hint(hint)
         )
 
 
@@ -31,10 +47,11 @@ def assert_log_at_most(log_lhs: float, log_rhs: float, slack: float, what: str, 
     """log(lhs) ≤ log(rhs) + slack: an inequality between quantities that may overflow."""
     __tracebackhide__ = True
     if not log_lhs <= log_rhs + slack:
+        excess = log_lhs - log_rhs
         raise AssertionError(
-            f"{what}: expected lhs ≤ rhs, but log(lhs) = {log_lhs:.6g} > log(rhs) = {log_rhs:.6g} "
-            f"(lhs/rhs = e^{log_lhs - log_rhs:.3g}; rounding slack e^{slack:.2g})"
-            + (f"\n  hint: {hint}" if hint else "")
+            f"{what}: lhs exceeds the bound by a factor e^{excess:.3g}, "
+            f"{times_tolerance(excess, slack)} (log slack {slack:.2g})\n"
+            f"  log(lhs) = {log_lhs:.6g}, log(rhs) = {log_rhs:.6g}" + _hint(hint)
         )
 
 
@@ -42,16 +59,21 @@ def assert_log_at_least(log_lhs: float, log_rhs: float, slack: float, what: str,
     """log(lhs) ≥ log(rhs) − slack."""
     __tracebackhide__ = True
     if not log_lhs >= log_rhs - slack:
+        shortfall = log_rhs - log_lhs
         raise AssertionError(
-            f"{what}: expected lhs ≥ rhs, but log(lhs) = {log_lhs:.6g} < log(rhs) = {log_rhs:.6g} "
-            f"(lhs/rhs = e^{log_lhs - log_rhs:.3g}; rounding slack e^{-slack:.2g})"
-            + (f"\n  hint: {hint}" if hint else "")
+            f"{what}: lhs falls short of the bound by a factor e^{shortfall:.3g}, "
+            f"{times_tolerance(shortfall, slack)} (log slack {slack:.2g})\n"
+            f"  log(lhs) = {log_lhs:.6g}, log(rhs) = {log_rhs:.6g}" + _hint(hint)
         )
 
 
 def assert_in_interval(value: float, low: float, high: float, what: str, hint: str = "") -> None:
+    """low ≤ value ≤ high; the miss is reported relative to the interval's half-width."""
     __tracebackhide__ = True
     if not low <= value <= high:
+        miss = (low - value) if value < low else (value - high)
+        half_width = (high - low) / 2
+        relative = f", {miss / half_width:.2g} × the interval's half-width" if half_width > 0 and np.isfinite(miss) else ""
         raise AssertionError(
-            f"{what}: {value:.6g} is outside [{low:.6g}, {high:.6g}]" + (f"\n  hint: {hint}" if hint else "")
+            f"{what}: {value:.6g} is outside [{low:.6g}, {high:.6g}] by {miss:.3g}{relative}" + _hint(hint)
         )

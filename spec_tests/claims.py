@@ -585,3 +585,19 @@ def claims_of(item) -> tuple[str, ...]:
     """The claim IDs a collected pytest item asserts (empty for project tests)."""
     marker = item.get_closest_marker("claim")
     return tuple(marker.args) if marker else ()
+
+
+def select_claims(requested: list[str]) -> set[str] | None:
+    """The claim IDs that --claim options select, exactly: 'S1' is S1a, S1b, S1c (not S10–S19),
+    'S1a' is S1a alone; None when nothing was requested.  An unknown ID is a usage error."""
+    wanted = [part.strip() for option in requested for part in option.split(",") if part.strip()]
+    if not wanted:
+        return None
+    chosen = set()
+    for claim_id in wanted:
+        matches = {c for c, entry in CATALOGUE.items() if c == claim_id or entry.seed == claim_id}
+        if not matches:
+            raise pytest.UsageError(
+                f"--claim {claim_id}: no such claim; give an ID of docs/claims.md (P1, S1, S1a, ...)")
+        chosen |= matches
+    return chosen

@@ -42,54 +42,73 @@ class ImplementationError(AssertionError):
 
 
 # The result types below mirror reference/'s on purpose: the spec keeps its own, so that it never
-# imports the reference it is also used to check.
-class MLPForward(NamedTuple):
-    pre_activations: list[np.ndarray]
-    hidden_states: list[np.ndarray]
+# imports the reference it is also used to check.  Each field is checked (shape, dtype, finite) when a
+# test first reads it, so a test fails only on the outputs it uses.
+class Outputs:
+    """A named tuple of an implementation's outputs whose fields are checked on first use."""
+
+    _fields: tuple[str, ...] = ()
+
+    def __init__(self, checks: dict[str, Callable[[], Any]]):
+        self._checks, self._values = checks, {}
+
+    def __getattr__(self, name: str):
+        checks = self.__dict__.get("_checks", {})
+        if name not in checks:
+            raise AttributeError(name)
+        if name not in self._values:
+            self._values[name] = checks[name]()
+        return self._values[name]
+
+    def __iter__(self):
+        return (getattr(self, name) for name in self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def __getitem__(self, index: int):
+        return getattr(self, self._fields[index])
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(self._fields)})"
 
 
-class MLPGradients(NamedTuple):
-    hidden: list[np.ndarray]
-    weights: list[np.ndarray]
-    biases: list[np.ndarray]
+class MLPForward(Outputs):
+    _fields = ("pre_activations", "hidden_states")
 
 
-class RNNGradients(NamedTuple):
-    hidden: np.ndarray  # total ∂L/∂h_t, t = 0..T
-    inputs: np.ndarray
-    W_ih: np.ndarray
-    W_hh: np.ndarray
-    b_ih: np.ndarray
-    b_hh: np.ndarray
+class MLPGradients(Outputs):
+    _fields = ("hidden", "weights", "biases")
 
 
-class LSTMForward(NamedTuple):
-    hidden: np.ndarray
-    cells: np.ndarray
+class RNNGradients(Outputs):
+    _fields = ("hidden", "inputs", "W_ih", "W_hh", "b_ih", "b_hh")  # hidden: total ∂L/∂h_t, t = 0..T
 
 
-class LSTMGradients(NamedTuple):
-    inputs: np.ndarray
-    h0: np.ndarray
-    c0: np.ndarray
-    W_ih: np.ndarray
-    W_hh: np.ndarray
-    b_ih: np.ndarray
-    b_hh: np.ndarray
+class LSTMForward(Outputs):
+    _fields = ("hidden", "cells")
 
 
-class GRUGradients(NamedTuple):
-    inputs: np.ndarray
-    h0: np.ndarray
-    W_ih: np.ndarray
-    W_hh: np.ndarray
-    b_ih: np.ndarray
-    b_hh: np.ndarray
+class LSTMGradients(Outputs):
+    _fields = ("inputs", "h0", "c0", "W_ih", "W_hh", "b_ih", "b_hh")
 
 
-class StepJacobians(NamedTuple):
-    direct: np.ndarray
-    full: np.ndarray
+class GRUGradients(Outputs):
+    _fields = ("inputs", "h0", "W_ih", "W_hh", "b_ih", "b_hh")
+
+
+class StepJacobians(Outputs):
+    _fields = ("direct", "full")
+
+
+# The definition claim of each recurrent and MLP protocol function: a theorem that fails while the
+# definition of a function it calls fails too is reported as blocked by it (spec_tests/reporting.py).
+DEFINITION_CLAIMS = {
+    "mlp_forward": "P1", "mlp_backward": "P2", "mlp_layer_jacobians": "P3",
+    "rnn_forward": "P4", "rnn_backward": "P5", "rnn_step_jacobians": "P6",
+    "lstm_forward": "P7", "lstm_backward": "P8", "lstm_step_jacobians": "P9",
+    "gru_forward": "P10", "gru_backward": "P11", "gru_step_jacobians": "P12",
+}
 
 
 def load_implementation(name: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> "Implementation":
@@ -166,6 +185,7 @@ class Implementation:
         self.module = module
         self.timeout_s = timeout_s
         self._hung: set[str] = set()  # functions that timed out once are not waited for again
+        self.called: set[str] = set()  # protocol functions called since the last reset (one test's)
 
     def __repr__(self) -> str:
         return f"load_implementation({self.name!r})"
@@ -178,25 +198,28 @@ class Implementation:
     def mlp_forward(self, x, weights, biases, activation, allow_nonfinite=False) -> MLPForward:
         """allow_nonfinite: a training experiment may legitimately overflow; anywhere else NaN/inf fails."""
         call = self._call("mlp_forward", x=x, weights=weights, biases=biases, activation=activation)
-        pre, hidden = call.unpack(2, ("pre_activations", "hidden_states"))
+        pre, hidden = call.unpack(2, MLPForward._fields)
         batch, finite = x.shape[0], not allow_nonfinite
-        return MLPForward(
-            call.arrays(pre, "pre_activations", [(batch, W.shape[0]) for W in weights], finite=finite),
-            call.arrays(hidden, "hidden_states", [x.shape] + [(batch, W.shape[0]) for W in weights], finite=finite),
-        )
+        return MLPForward({
+            "pre_activations": lambda: call.arrays(pre, "pre_activations", [(batch, W.shape[0]) for W in weights],
+                                                   finite=finite),
+            "hidden_states": lambda: call.arrays(hidden, "hidden_states",
+                                                 [x.shape] + [(batch, W.shape[0]) for W in weights], finite=finite),
+        })
 
     def mlp_backward(self, x, weights, biases, activation, grad_output, allow_nonfinite=False) -> MLPGradients:
         call = self._call(
             "mlp_backward", x=x, weights=weights, biases=biases, activation=activation,
             grad_output=grad_output,
         )
-        hidden, grad_w, grad_b = call.unpack(3, ("hidden", "weights", "biases"))
+        hidden, grad_w, grad_b = call.unpack(3, MLPGradients._fields)
         batch, finite = x.shape[0], not allow_nonfinite
-        return MLPGradients(
-            call.arrays(hidden, "hidden", [x.shape] + [(batch, W.shape[0]) for W in weights], finite=finite),
-            call.arrays(grad_w, "weights", [W.shape for W in weights], finite=finite),
-            call.arrays(grad_b, "biases", [b.shape for b in biases], finite=finite),
-        )
+        return MLPGradients({
+            "hidden": lambda: call.arrays(hidden, "hidden", [x.shape] + [(batch, W.shape[0]) for W in weights],
+                                          finite=finite),
+            "weights": lambda: call.arrays(grad_w, "weights", [W.shape for W in weights], finite=finite),
+            "biases": lambda: call.arrays(grad_b, "biases", [np.shape(b) for b in biases], finite=finite),
+        })
 
     def mlp_layer_jacobians(self, x, weights, biases, activation) -> list[np.ndarray]:
         call = self._call("mlp_layer_jacobians", x=x, weights=weights, biases=biases, activation=activation)
@@ -212,7 +235,7 @@ class Implementation:
         call = self._call("rnn_backward", x=x, h0=h0, W_ih=W_ih, W_hh=W_hh, b_ih=b_ih, b_hh=b_hh,
                           activation=activation, grad_output=grad_output)
         shapes = [(x.shape[0] + 1,) + h0.shape, x.shape, W_ih.shape, W_hh.shape, b_ih.shape, b_hh.shape]
-        return RNNGradients(*call.fields(RNNGradients._fields, shapes))
+        return RNNGradients(call.fields(RNNGradients._fields, shapes))
 
     def rnn_step_jacobians(self, x, h0, W_ih, W_hh, b_ih, b_hh, activation) -> np.ndarray:
         call = self._call("rnn_step_jacobians", x=x, h0=h0, W_ih=W_ih, W_hh=W_hh, b_ih=b_ih, b_hh=b_hh,
@@ -223,18 +246,18 @@ class Implementation:
     def lstm_forward(self, x, h0, c0, W_ih, W_hh, b_ih, b_hh) -> LSTMForward:
         call = self._call("lstm_forward", x=x, h0=h0, c0=c0, W_ih=W_ih, W_hh=W_hh, b_ih=b_ih, b_hh=b_hh)
         shape = (x.shape[0] + 1,) + h0.shape
-        return LSTMForward(*call.fields(LSTMForward._fields, [shape, shape]))
+        return LSTMForward(call.fields(LSTMForward._fields, [shape, shape]))
 
     def lstm_backward(self, x, h0, c0, W_ih, W_hh, b_ih, b_hh, grad_output, grad_cell) -> LSTMGradients:
         call = self._call("lstm_backward", x=x, h0=h0, c0=c0, W_ih=W_ih, W_hh=W_hh, b_ih=b_ih, b_hh=b_hh,
                           grad_output=grad_output, grad_cell=grad_cell)
         shapes = [x.shape, h0.shape, c0.shape, W_ih.shape, W_hh.shape, b_ih.shape, b_hh.shape]
-        return LSTMGradients(*call.fields(LSTMGradients._fields, shapes))
+        return LSTMGradients(call.fields(LSTMGradients._fields, shapes))
 
     def lstm_step_jacobians(self, x, h0, c0, W_ih, W_hh, b_ih, b_hh) -> StepJacobians:
         call = self._call("lstm_step_jacobians", x=x, h0=h0, c0=c0, W_ih=W_ih, W_hh=W_hh, b_ih=b_ih, b_hh=b_hh)
         T, H = x.shape[0], h0.shape[-1]
-        return StepJacobians(*call.fields(StepJacobians._fields, [(T, H, H), (T, 2 * H, 2 * H)]))
+        return StepJacobians(call.fields(StepJacobians._fields, [(T, H, H), (T, 2 * H, 2 * H)]))
 
     def gru_forward(self, x, h0, W_ih, W_hh, b_ih, b_hh) -> np.ndarray:
         call = self._call("gru_forward", x=x, h0=h0, W_ih=W_ih, W_hh=W_hh, b_ih=b_ih, b_hh=b_hh)
@@ -244,12 +267,12 @@ class Implementation:
         call = self._call("gru_backward", x=x, h0=h0, W_ih=W_ih, W_hh=W_hh, b_ih=b_ih, b_hh=b_hh,
                           grad_output=grad_output)
         shapes = [x.shape, h0.shape, W_ih.shape, W_hh.shape, b_ih.shape, b_hh.shape]
-        return GRUGradients(*call.fields(GRUGradients._fields, shapes))
+        return GRUGradients(call.fields(GRUGradients._fields, shapes))
 
     def gru_step_jacobians(self, x, h0, W_ih, W_hh, b_ih, b_hh) -> StepJacobians:
         call = self._call("gru_step_jacobians", x=x, h0=h0, W_ih=W_ih, W_hh=W_hh, b_ih=b_ih, b_hh=b_hh)
         T, H = x.shape[0], h0.shape[-1]
-        return StepJacobians(*call.fields(StepJacobians._fields, [(T, H, H), (T, H, H)]))
+        return StepJacobians(call.fields(StepJacobians._fields, [(T, H, H), (T, H, H)]))
 
     # -- remedies: clipping, initialisation, schedules ------------------------------
 
@@ -304,10 +327,9 @@ class Implementation:
         if not callable(fn):
             pytest.skip(f"implementation {self.name!r} does not provide {function}()")
         call = _Call(self.name, function, kwargs)
+        self.called.add(function)
         if function in self._hung:
-            raise ImplementationError(
-                call.header() + f"\nnot called: an earlier call did not return within {self.timeout_s:g} s"
-            )
+            raise call.error(f"was not called: an earlier call did not return within {self.timeout_s:g} s")
         try:
             with _time_limit(self.timeout_s):
                 call.result = fn(*[_copy(v) for v in kwargs.values()])
@@ -315,14 +337,12 @@ class Implementation:
             pytest.skip(f"{self.name}.{function}() is not implemented yet: {error}")
         except _TimedOut:
             self._hung.add(function)
-            raise ImplementationError(call.header() + f"\ndid not return within {self.timeout_s:g} s") from None
+            raise call.error(f"did not return within {self.timeout_s:g} s") from None
         except Exception as error:
             if expect_refusal:
                 call.refusal = error
                 return call
-            raise ImplementationError(
-                call.header() + f"\nraised {type(error).__name__}: {error}"
-            ) from error
+            raise call.error(f"raised {type(error).__name__}: {error}") from error
         return call
 
 
@@ -338,8 +358,12 @@ class _Call:
         args = "\n".join(f"    {k} = {describe(v)}" for k, v in self.kwargs.items())
         return f"{self.impl}.{self.function}(\n{args}\n)"
 
+    def error(self, problem: str) -> ImplementationError:
+        """'<function>() <problem>' on the first line, the call after it."""
+        return ImplementationError(f"{self.function}() {problem}\nin the call {self.header()}")
+
     def fail(self, problem: str) -> ImplementationError:
-        return ImplementationError(f"{self.header()}\nreturned {problem}")
+        return self.error(f"returned {problem}")
 
     def unpack(self, count: int, names: Sequence[str]) -> tuple:
         result = self.result
@@ -368,10 +392,11 @@ class _Call:
             raise self.fail(f"{what} = {number} (not finite) for finite inputs")
         return number
 
-    def fields(self, names: Sequence[str], shapes: list[tuple]) -> list[np.ndarray]:
-        """A tuple of arrays, one per named field."""
+    def fields(self, names: Sequence[str], shapes: list[tuple]) -> dict[str, Callable[[], np.ndarray]]:
+        """A tuple of arrays, one per named field: its length now, each field's checks when it is read."""
         parts = self.unpack(len(names), names)
-        return [self.array(part, name, shape) for part, name, shape in zip(parts, names, shapes)]
+        return {name: (lambda part=part, name=name, shape=shape: self.array(part, name, shape))
+                for part, name, shape in zip(parts, names, shapes)}
 
     def array(self, value: Any, label: str, shape: tuple, dtype=PROTOCOL_DTYPE, finite=True) -> np.ndarray:
         try:

@@ -11,8 +11,6 @@ that still raises NotImplementedError makes its claims show as skipped.
 
 import numpy as np  # noqa: F401  (for your implementation)
 
-ACTIVATIONS = ("linear", "tanh", "relu", "sigmoid")
-
 
 def mlp_forward(x, weights, biases, activation):
     """Task 1 — the forward pass (claim P1).

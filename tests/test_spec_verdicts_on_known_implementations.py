@@ -1,14 +1,20 @@
-"""Meta-tests: the spec rejects plausible wrong implementations, claim by claim,
-accepts correct ones however they compute, and turns misbehaviour into clear
-failures rather than a broken run.
+"""Meta-tests: the spec rejects plausible wrong implementations, claim by claim, with
+exactly the verdicts each declares; accepts correct ones however they compute; and
+turns misbehaviour into clear failures rather than a broken run.
 
-Each spec test is called directly with a chosen implementation in place of the
-``impl`` fixture; hypothesis runs it under the active profile as usual.
+Every file in tests/implementations/ (but the student stub) is an implementation under
+test that defines only the protocol functions it changes and takes the rest from the
+reference.  Its docstring's first line says what it is ("Wrong: …" or "Correct, computed
+another way: …") and ``REJECTED_BY`` lists the exact set of claims that fail on it.  The
+meta-test runs every claim whose tests call one of the file's own functions — the others
+run only the reference's code, which passes — and compares the failing set with it.
+
+Each spec test is called directly with the implementation in place of the ``impl``
+fixture, derandomised (so a verdict never depends on a seed), without shrinking.
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
 import time
 from pathlib import Path
@@ -16,127 +22,70 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from hypothesis import Phase, settings
 
 import reference
 
-from spec_tests.claims import CATALOGUE, TESTS_BY_CLAIM
-from spec_tests.docs import import_spec_test_modules
+from spec_tests.docs import GALLERY_PAGE, gallery_entry, without_numbers
 from spec_tests.iut import Implementation, ImplementationError, load_implementation
 from spec_tests.networks import RandomNetwork
+from spec_tests.verdicts import SPECIFIED, first_failures, own_functions, run_claim, touched_claims
 
 IMPLEMENTATIONS = Path(__file__).parent / "implementations"
-import_spec_test_modules()  # so that every claim's tests are registered
+
+KNOWN = sorted(p.stem for p in IMPLEMENTATIONS.glob("*.py") if p.stem not in ("__init__", "student_stub"))
 
 
 def implementation(name: str, timeout_s: float = 30.0):
     return load_implementation(str(IMPLEMENTATIONS / f"{name}.py"), timeout_s)
 
 
-def _calls(test):
-    """Keyword arguments for each parametrized case of a spec test ({} if none)."""
-    calls = [{}]
-    for mark in (m for m in getattr(test, "pytestmark", []) if m.name == "parametrize"):
-        names, values = mark.args[:2]
-        names = [n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)
-        cases = [dict(zip(names, v if len(names) > 1 else (v,))) for v in values]
-        calls = [{**call, **case} for call in calls for case in cases]
-    return calls
-
-
-def _leaves(error: BaseException) -> list[BaseException]:
-    if isinstance(error, BaseExceptionGroup):
-        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
-    return [error]
-
-
-@contextlib.contextmanager
-def first_failure_only(test):
-    """Run a hypothesis test without shrinking: a meta-test needs the verdict, not the minimal example.
-    (Swaps the settings Hypothesis reads from the wrapped test at call time, and restores them.)"""
-    current = getattr(test, "_hypothesis_internal_use_settings", None)
-    if current is None:
-        yield
-        return
-    test._hypothesis_internal_use_settings = settings(current, phases=[Phase.explicit, Phase.reuse, Phase.generate],
-                                                      database=None)
-    try:
-        yield
-    finally:
-        test._hypothesis_internal_use_settings = current
-
-
-def run_claim(claim_id: str, impl) -> tuple[list[AssertionError], list[str]]:
-    """Run every test of the claim against impl: (assertion failures, skip reasons).
-
-    Anything else escaping a spec test (a crash inside the spec) is re-raised: that would be a
-    spec defect, not a verdict."""
-    failures, skips = [], []
-    for test in TESTS_BY_CLAIM[claim_id]:
-        for kwargs in _calls(test):
-            try:
-                with first_failure_only(test):
-                    test(impl=impl, **kwargs)
-            except pytest.skip.Exception as skip:
-                skips.append(str(skip))
-            except BaseException as error:  # noqa: BLE001 -- sorted below
-                leaves = _leaves(error)
-                if not all(isinstance(leaf, AssertionError) for leaf in leaves):
-                    raise
-                failures.extend(leaves)
-    return failures, skips
-
-
 def failures_of_claim(claim_id: str, impl) -> list[AssertionError]:
     return run_claim(claim_id, impl)[0]
 
 
-SPECIFIED = [c for c, entry in CATALOGUE.items() if not entry.pending]
-
-# wrong implementation -> the claims that must reject it
-WRONG = {
-    "backward_forgets_sigma_prime": ["P2", "S1a"],
-    "backward_transposes_weights": ["P2", "S1a"],
-    "forward_skips_last_activation": ["P1"],
-    "jacobian_forgets_sigma_prime": ["P3"],
-    "weight_gradient_in_wrong_layout": ["P2"],
-    "bias_gradient_averaged": ["P2"],
-    "bptt_forgets_sigma_prime": ["P5", "S4b"],
-    "truncated_bptt": ["P5", "S4a", "S18b"],
-    "lstm_onnx_gate_order": ["P7", "P9"],
-    "lstm_backward_cell_path_only": ["P8", "S16b"],
-    "gru_reset_before_matmul": ["P10"],
-    "gru_update_gate_swapped": ["P10"],
-    "clip_per_tensor": ["S12a", "S12d"],
-    "clip_value_named_norm": ["S12a", "S12b", "S12d"],
-    "clip_sum_of_squares_in_dtype": ["S12f", "S12b"],
-    "clip_always_rescales": ["S12c", "S12b"],
-    "clip_ignores_norm_type": ["S12j"],
-    "kaiming_fans_swapped": ["S13b", "S13c"],
-    "init_gain_forgotten": ["S13b", "S13c", "S9c"],
-    "warmup_from_zero": ["S17b"],
-}
+@pytest.mark.parametrize("name", KNOWN)
+def test_each_known_implementation_fails_exactly_the_claims_it_declares(name):
+    impl = implementation(name)
+    declared = set(impl.module.REJECTED_BY)
+    touched = touched_claims(impl.module)
+    assert own_functions(impl.module), f"{name}.py defines no protocol function of its own"
+    assert declared <= set(touched), (
+        f"{name}.py declares {sorted(declared - set(touched))} in REJECTED_BY, but no test of those claims calls "
+        f"its functions {sorted(own_functions(impl.module))}")
+    first_failure = first_failures(impl, touched)
+    failed = set(first_failure)
+    surprises = [f"  {c} failed unexpectedly: {str(first_failure[c]).splitlines()[0]}" for c in sorted(failed - declared)]
+    surprises += [f"  {c} passed, but REJECTED_BY says it fails" for c in sorted(declared - failed)]
+    assert failed == declared, (
+        f"{name}.py fails {sorted(failed) or 'no claim'}; REJECTED_BY declares {sorted(declared) or 'none'}\n"
+        + "\n".join(surprises))
+    summary = impl.module.__doc__.strip().splitlines()[0]
+    first_lines = {c: str(first_failure[c]).splitlines()[0] for c in impl.module.REJECTED_BY}
+    entry = gallery_entry(name, summary, impl.module.REJECTED_BY, first_lines)
+    assert without_numbers(entry) in without_numbers(GALLERY_PAGE.read_text()), (
+        f"docs/gallery.md is stale for {name}.py: run `python tools/make_docs.py --gallery`; its entry is now\n{entry}")
 
 
-@pytest.mark.parametrize(
-    "name, claim_id", [(name, c) for name, claims in WRONG.items() for c in claims],
-    ids=[f"{name}-is-rejected-by-{c}" for name, claims in WRONG.items() for c in claims],
-)
-def test_spec_rejects_wrong_implementation(name, claim_id):
-    failures = failures_of_claim(claim_id, implementation(name))
-    assert failures, f"claim {claim_id} did not catch the wrong implementation {name}.py"
+def test_the_gallery_lists_exactly_the_known_implementations():
+    listed = re.findall(r"^### (\w+)$", GALLERY_PAGE.read_text(), flags=re.MULTILINE)
+    assert sorted(listed) == KNOWN, "docs/gallery.md is stale: run `python tools/make_docs.py --gallery`"
 
 
-# claims on the functions correct_via_jacobians.py provides (the MLP); for the recurrent claims
-# the second correct implementation is PyTorch, which CI checks against the whole spec
-MLP_CLAIMS = [c for c in SPECIFIED if c in ("P1", "P2", "P3", "S3a") or CATALOGUE[c].seed in ("S1", "S5", "S9")]
+@pytest.mark.parametrize("name", KNOWN)
+def test_each_known_implementation_says_what_it_is(name):
+    module = implementation(name).module
+    first_line = (module.__doc__ or "").strip().splitlines()[0] if module.__doc__ else ""
+    assert first_line.startswith(("Wrong", "Correct")), f"{name}.py's docstring must start with 'Wrong…' or 'Correct…'"
+    assert isinstance(getattr(module, "REJECTED_BY", None), tuple), f"{name}.py needs REJECTED_BY = (claim IDs, …)"
+    assert set(module.REJECTED_BY) <= set(SPECIFIED), f"{name}.py: unknown claims in REJECTED_BY"
+    assert first_line.startswith("Correct") == (module.REJECTED_BY == ()), (
+        f"{name}.py: a correct implementation fails no claim; a wrong one fails at least one")
 
 
-@pytest.mark.parametrize("name", ["correct_via_jacobians"])
-@pytest.mark.parametrize("claim_id", MLP_CLAIMS)
-def test_spec_accepts_a_correct_implementation_computed_another_way(name, claim_id):
-    failures = failures_of_claim(claim_id, implementation(name))
-    assert not failures, f"claim {claim_id} flagged the correct implementation {name}.py:\n{failures[0]}"
+def test_every_specified_claim_rejects_at_least_one_wrong_implementation():
+    rejecting = {c for name in KNOWN for c in implementation(name).module.REJECTED_BY}
+    missing = [c for c in SPECIFIED if c not in rejecting]
+    assert not missing, f"claims with no wrong implementation in tests/implementations/ that fails them: {missing}"
 
 
 @pytest.mark.parametrize("claim_id", SPECIFIED)
@@ -186,8 +135,9 @@ def test_misbehaviour_becomes_a_clear_failed_claim_naming_the_call(name):
     impl = Implementation(name, SimpleNamespace(**{**functions, **overrides}))
     failures = failures_of_claim(claim_id, impl)
     assert failures and all(isinstance(f, ImplementationError) for f in failures)
-    assert re.search(message, str(failures[0])), str(failures[0])
-    assert re.search(rf"{name}\.mlp_\w+\(\n    x = float64 array", str(failures[0])), "the call is named"
+    first_line = str(failures[0]).splitlines()[0]
+    assert re.match(r"mlp_\w+\(\) ", first_line) and re.search(message, first_line), "the problem leads: " + first_line
+    assert re.search(rf"in the call {name}\.mlp_\w+\(\n    x = float64 array", str(failures[0])), "the call follows"
 
 
 def test_a_hanging_implementation_fails_its_claim_after_the_time_limit_and_is_not_waited_for_again():

@@ -1,0 +1,141 @@
+"""Claim verdicts for an implementation, computed in-process: the machinery behind the
+meta-tests (tests/test_spec_verdicts_on_known_implementations.py) and the gallery of
+wrong implementations (docs/gallery.md).
+
+Each spec test is called directly with the implementation in place of the ``impl``
+fixture, derandomised (so a verdict never depends on a seed) and without shrinking (a
+verdict needs the first failure, not the minimal one).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from types import ModuleType
+
+import pytest
+from hypothesis import Phase, settings
+
+from .claims import CATALOGUE, TESTS_BY_CLAIM
+from .docs import import_spec_test_modules
+from .iut import load_implementation
+
+SPECIFIED = [c for c, entry in CATALOGUE.items() if not entry.pending]
+PROBE_EXAMPLES = 10  # examples per test when recording which functions a claim calls
+
+
+def _calls(test):
+    """Keyword arguments for each parametrized case of a spec test ({} if none)."""
+    calls = [{}]
+    for mark in (m for m in getattr(test, "pytestmark", []) if m.name == "parametrize"):
+        names, values = mark.args[:2]
+        names = [n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)
+        cases = [dict(zip(names, v if len(names) > 1 else (v,))) for v in values]
+        calls = [{**call, **case} for call in calls for case in cases]
+    return calls
+
+
+def _leaves(error: BaseException) -> list[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
+    return [error]
+
+
+@contextlib.contextmanager
+def verdict_settings(test, max_examples: int | None = None):
+    """Derandomised, no shrinking, no example database, for the duration.  (Swaps the settings
+    Hypothesis reads from the wrapped test at call time, and restores them.)"""
+    current = getattr(test, "_hypothesis_internal_use_settings", None)
+    if current is None:
+        yield
+        return
+    test._hypothesis_internal_use_settings = settings(
+        current, phases=[Phase.explicit, Phase.generate], database=None, derandomize=True,
+        max_examples=max_examples or current.max_examples)
+    try:
+        yield
+    finally:
+        test._hypothesis_internal_use_settings = current
+
+
+def run_claim(claim_id: str, impl, max_examples: int | None = None) -> tuple[list[AssertionError], list[str]]:
+    """Run every test of the claim against impl: (assertion failures, skip reasons).
+
+    Anything else escaping a spec test (a crash inside the spec) is re-raised: that would be a
+    spec defect, not a verdict."""
+    import_spec_test_modules()
+    failures, skips = [], []
+    for test in TESTS_BY_CLAIM[claim_id]:
+        for kwargs in _calls(test):
+            try:
+                with verdict_settings(test, max_examples):
+                    test(impl=impl, **kwargs)
+            except pytest.skip.Exception as skip:
+                skips.append(str(skip))
+            except BaseException as error:  # noqa: BLE001 -- sorted below
+                leaves = _leaves(error)
+                if not all(isinstance(leaf, AssertionError) for leaf in leaves):
+                    raise
+                failures.extend(leaves)
+    return failures, skips
+
+
+@functools.cache
+def functions_by_claim() -> dict[str, frozenset[str]]:
+    """The protocol functions each claim's tests call, recorded on the reference with a few
+    derandomised examples per test."""
+    recorder = load_implementation("reference")
+    called = {}
+    for claim_id in SPECIFIED:
+        recorder.called.clear()
+        failures, _ = run_claim(claim_id, recorder, PROBE_EXAMPLES)
+        if failures:
+            raise AssertionError(f"the reference fails {claim_id}: {failures[0]}")
+        called[claim_id] = frozenset(recorder.called)
+    return called
+
+
+def own_functions(module: ModuleType) -> set[str]:
+    """The protocol functions a module defines itself (not imported from elsewhere)."""
+    protocol = set().union(*functions_by_claim().values())
+    return {name for name, value in vars(module).items()
+            if name in protocol and callable(value) and getattr(value, "__module__", None) == module.__name__}
+
+
+def touched_claims(module: ModuleType) -> list[str]:
+    """The claims whose tests call one of the module's own functions: the only ones whose verdict
+    can differ from the reference's for a module that takes its other functions from it."""
+    own = own_functions(module)
+    return [c for c in SPECIFIED if functions_by_claim()[c] & own]
+
+
+def first_failures(impl, claims) -> dict[str, AssertionError]:
+    """claim -> the first failure of its tests, for each claim that fails."""
+    found = {}
+    for claim_id in claims:
+        failures, _ = run_claim(claim_id, impl)
+        if failures:
+            found[claim_id] = failures[0]
+    return found
+
+
+def known_implementation_entry(path) -> tuple[str, str]:
+    """(name, its docs/gallery.md entry) for one file of tests/implementations/."""
+    from .docs import gallery_entry
+
+    impl = load_implementation(str(path))
+    failures = first_failures(impl, impl.module.REJECTED_BY)
+    summary = impl.module.__doc__.strip().splitlines()[0]
+    first_lines = {c: str(f).splitlines()[0] for c, f in failures.items()}
+    return impl.module.__name__, gallery_entry(path.stem, summary, impl.module.REJECTED_BY, first_lines)
+
+
+def render_gallery_page() -> str:
+    from .docs import IMPLEMENTATIONS_DIR, render_gallery
+
+    paths = sorted(p for p in IMPLEMENTATIONS_DIR.glob("*.py") if p.stem not in ("__init__", "student_stub"))
+    entries = {p.stem: known_implementation_entry(p)[1] for p in paths}
+    wrong = [e for e in entries.values() if "— fails " in e]
+    correct = [e for e in entries.values() if "— fails " not in e]
+    body = ["## Wrong implementations", ""] + wrong + ["## Correct implementations, computed another way", ""] + correct
+    return render_gallery(body, len(wrong), len(correct))
