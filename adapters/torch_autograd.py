@@ -360,9 +360,10 @@ def warmup_cosine_schedule(num_steps, peak_lr, warmup_steps, final_lr):
 
 
 def sgd_step(params, grads, velocities, lr, momentum):
-    """One torch.optim.SGD step, its momentum buffers set to the given velocities."""
+    """One torch.optim.SGD step (dampening 0, nesterov False: its defaults, spelt out), its momentum buffers
+    set to the given velocities; with momentum 0 torch keeps no buffer and the velocity is the gradient."""
     parameters = [torch.nn.Parameter(_tensor(p)) for p in params]
-    optimizer = torch.optim.SGD(parameters, lr=lr, momentum=momentum)
+    optimizer = torch.optim.SGD(parameters, lr=lr, momentum=momentum, dampening=0, nesterov=False)
     for parameter, g, v in zip(parameters, grads, velocities):
         parameter.grad = _tensor(g)
         if momentum:

@@ -10,8 +10,13 @@ exactly at the last warmup step t = W − 1, and never exceeds it.  Warmup then 
 
     lr_t = final + (peak − final) · ½ (1 + cos(π · (t − W + 1) / (N − W)))   for t ≥ W − 1.
 
-SGD with momentum μ, as torch.optim.SGD (no dampening, no Nesterov):
+SGD with momentum μ, pinned as torch.optim.SGD's default (dampening 0, nesterov False, no weight decay):
+
     v_t = μ v_{t-1} + g_t,   θ_t = θ_{t-1} − lr_t · v_t.
+
+Not dampening (v_t = μ v_{t-1} + (1 − μ) g_t, a moving average), not Nesterov
+(θ_t = θ_{t-1} − lr_t (g_t + μ v_t)); the velocity is the sum of gradients, not scaled by lr
+(so a changing lr_t scales the whole velocity, as in PyTorch).
 """
 
 from __future__ import annotations
@@ -53,7 +58,9 @@ def warmup_cosine_schedule(num_steps: int, peak_lr: float, warmup_steps: int, fi
 
 
 def sgd_step(params: Sequence, grads: Sequence, velocities: Sequence, lr: float, momentum: float = 0.0):
-    """One SGD step: v ← μ v + g, θ ← θ − lr · v.  Returns (new params, new velocities)."""
+    """One SGD step, every tensor: v ← μ v + g, θ ← θ − lr · v (the new v), as torch.optim.SGD with
+    dampening 0 and nesterov False.  `velocities` are used as given (zeros before the first step).
+    Returns (new params, new velocities), float64."""
     if not (0 <= momentum < 1):
         raise ValueError(f"momentum must lie in [0, 1), got {momentum!r}")
     if not (math.isfinite(lr) and lr >= 0):

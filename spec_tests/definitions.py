@@ -95,3 +95,41 @@ def jacobian(f: Callable, point: np.ndarray) -> np.ndarray:
     """The full Jacobian of an array-to-array f at point (1-D), column by column."""
     columns = [directional_derivative(f, [point], [e]) for e in np.eye(point.size)]
     return np.stack(columns, axis=-1)
+
+
+# -- S16c: the one-step bound β_t of an LSTM ----------------------------------------------
+
+LSTM_MAGNITUDES = ("f", "c_df", "g_di", "i_dg", "o_dtanh", "tanh_do")
+
+
+def lstm_block_norms(W_hh) -> np.ndarray:
+    """(||W_hi||, ||W_hf||, ||W_hg||, ||W_ho||): spectral norms of the recurrent gate blocks."""
+    H = W_hh.shape[1]
+    return np.array([np.linalg.norm(W_hh[k * H:(k + 1) * H], 2) for k in range(4)])
+
+
+def lstm_step_bound(magnitudes: dict, block_norms):
+    """β_t = max(β^c, β^h) of S16c from per-unit magnitudes (or upper bounds of them) named as in
+    LSTM_MAGNITUDES — f, |c_{t-1} f'|, |g i'|, |i g'|, |o tanh'(c_t)|, |tanh(c_t) o'| with f' = f(1 − f),
+    i' = i(1 − i), g' = 1 − g², o' = o(1 − o) — and the norms of the blocks W_hi, W_hf, W_hg, W_ho:
+
+        β^c = max f + max|c f'|·||W_hf|| + max|g i'|·||W_hi|| + max|i g'|·||W_hg||
+        β^h = max|o tanh'(c_t)|·β^c + max|tanh(c_t) o'|·||W_ho||
+
+    One step ∂(h_t, c_t)/∂(h_{t-1}, c_{t-1}) = [[D B + E, D A], [B, A]] (A = diag f, B = ∂c_t/∂h_{t-1},
+    D = diag(o tanh'(c_t)), E = diag(tanh(c_t) o') W_ho) has max-row-block-sum norm ≤ β_t (docs/recurrence.md).
+    Magnitudes of shape (hidden,) give one β_t; of shape (T, hidden), the T of them.
+    """
+    n_i, n_f, n_g, n_o = block_norms
+    m = {name: np.max(np.abs(magnitudes[name]), axis=-1) for name in LSTM_MAGNITUDES}
+    beta_c = m["f"] + m["c_df"] * n_f + m["g_di"] * n_i + m["i_dg"] * n_g
+    beta_h = m["o_dtanh"] * beta_c + m["tanh_do"] * n_o
+    return np.maximum(beta_c, beta_h)
+
+
+def lstm_step_magnitudes(x_t, h, c, W_ih, W_hh, b_ih, b_hh) -> dict:
+    """The magnitudes lstm_step_bound takes, at one state (h_{t-1}, c_{t-1}) = (h, c)."""
+    _, c_new, (i, f, g, o) = lstm_step(x_t, h, c, W_ih, W_hh, b_ih, b_hh)
+    t = np.tanh(c_new)
+    return {"f": f, "c_df": c * f * (1 - f), "g_di": g * i * (1 - i), "i_dg": i * (1 - g**2),
+            "o_dtanh": o * (1 - t**2), "tanh_do": t * o * (1 - o)}

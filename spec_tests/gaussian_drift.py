@@ -19,6 +19,8 @@ from __future__ import annotations
 import math
 
 S9A_MARGIN = 0.3  # S9a accepts a mean per-layer log growth within μ ± this
+S9A_FAILURE_PROBABILITY = 1e-9  # what S9a's designs allow a correct implementation, per network
+S9A_DOWNWARD_WIDTHS = (4, 16)  # widths at which S9a's s = 1 part checks the downward drift
 
 EULER_GAMMA = 0.5772156649015329
 
@@ -63,3 +65,25 @@ def linear_gaussian_failure_probability(n: int, depth: int, margin: float) -> fl
     upper = math.exp(-depth * _rate(mu + margin, n, +1))
     lower = math.exp(-depth * _rate(mu - margin, n, -1))
     return upper + lower
+
+
+def linear_gaussian_interval_failure_probability(n: int, depth: int, below: float, above: float) -> float:
+    """Chernoff bound on P((1/L) Σ X_l ∉ [μ − below, μ + above]) for the linear Gaussian network."""
+    mu = linear_gaussian_drift(1.0, n)
+    return math.exp(-depth * _rate(mu + above, n, +1)) + math.exp(-depth * _rate(mu - below, n, -1))
+
+
+def downward_drift_depth(n: int, probability: float = S9A_FAILURE_PROBABILITY) -> int:
+    """The least depth L at which, for s = 1, (1/L) Σ X_l lies within |μ|/2 of μ < 0 (so it is negative and
+    its size within a factor 1.5 of |μ| ≈ 1/(2n)) but with probability at most `probability`."""
+    half = abs(linear_gaussian_drift(1.0, n)) / 2
+    low, high = 1, 1
+    while linear_gaussian_interval_failure_probability(n, high, half, half) > probability:
+        low, high = high, 2 * high
+    while low < high:  # the bound falls with depth: bisect for the first depth that meets it
+        middle = (low + high) // 2
+        if linear_gaussian_interval_failure_probability(n, middle, half, half) > probability:
+            low = middle + 1
+        else:
+            high = middle
+    return high

@@ -30,16 +30,52 @@ def fans(shape):
     return shape[1] * receptive, shape[0] * receptive
 
 
-GAINS = [("linear", None, 1.0), ("sigmoid", None, 1.0), ("tanh", None, 5 / 3), ("relu", None, math.sqrt(2)),
-         ("leaky_relu", None, math.sqrt(2 / (1 + 0.01**2))), ("leaky_relu", 0.2, math.sqrt(2 / 1.04)),
-         ("selu", None, 0.75)]
+TABLE = [("linear", 1.0), ("sigmoid", 1.0), ("tanh", 5 / 3), ("relu", math.sqrt(2)), ("selu", 0.75)]
+
+
+def gain_tolerance(gain: float) -> float:
+    """A gain is a constant or √(2/(1 + s²)): a few roundings, each halved or kept by the square root, so two
+    correct evaluations differ by at most a few u·gain; 4·eps·gain (8 roundings) covers them."""
+    return 4 * maths.EPS * gain
 
 
 @claim("S13a")
-@pytest.mark.parametrize("nonlinearity, param, gain", GAINS, ids=[f"{n}-{p}" for n, p, _ in GAINS])
-def test_recommended_gains_follow_the_table(impl, nonlinearity, param, gain):
-    assert_in_interval(impl.calculate_gain(nonlinearity, param), gain * (1 - 4 * maths.EPS), gain * (1 + 4 * maths.EPS),
-                       f"calculate_gain({nonlinearity!r}, {param})")
+@pytest.mark.parametrize("nonlinearity, gain", TABLE, ids=[n for n, _ in TABLE])
+def test_recommended_gains_follow_the_table(impl, nonlinearity, gain):
+    assert_within(impl.calculate_gain(nonlinearity, None), gain, gain_tolerance(gain),
+                  f"calculate_gain({nonlinearity!r}, None)", hint="PyTorch's table: linear, sigmoid 1; tanh 5/3; "
+                  "relu √2; selu 3/4")
+
+
+# Hypothesis piles a fifth to a half of its draws from a bounded range on the simplest value (width 1 took 43%
+# of the deep-network draws, depth 1 22%).  A 32-bit integer, scattered by a bijection (hypothesis favours
+# small ones) and reduced to the range, keeps every value near its fair share (measured over 1,000: no width
+# above 11.2% of 12 values, no depth above 4%); shrinking still ends at the lower bound (k = 0).  As in
+# test_warmup.py.
+WIDE = st.integers(0, 2**32 - 1).map(lambda k: k * 2654435761 % 2**32)
+
+
+def spread_integers(low: int, high: int):
+    """Integers in [low, high], near uniformly."""
+    return WIDE.map(lambda k: low + k % (high - low + 1))
+
+
+# slopes of either sign from 1e-3 to 10 in magnitude, where a missing square shows (s² ≠ s unless s is 0 or 1),
+# and the special values: None (the default 0.01), 0, 1, PyTorch's √5
+slopes = st.one_of(
+    st.tuples(st.booleans(), WIDE).map(lambda d: (-1 if d[0] else 1) * 10.0 ** (-3 + 4 * d[1] / (2**32 - 1))),
+    st.sampled_from([None, 0.0, 0.01, 0.2, 1.0, math.sqrt(5)]),
+)
+
+
+@claim("S13a")
+@given(slope=slopes)
+def test_the_leaky_relu_gain_is_root_two_over_one_plus_the_slope_squared(impl, slope):
+    s = 0.01 if slope is None else slope
+    gain = math.sqrt(2 / (1 + s * s))
+    assert_within(impl.calculate_gain("leaky_relu", slope), gain, gain_tolerance(gain),
+                  f"calculate_gain('leaky_relu', {slope!r}) = √(2/(1 + s²)), s = {s!r}",
+                  hint="the slope is squared; param None means the default slope 0.01")
 
 
 def mean_square(W):
@@ -98,34 +134,47 @@ def test_normal_schemes_have_their_variance(impl, scheme, options, std, shape, s
                        hint="Kaiming: σ = gain/√fan with fan_in or fan_out as asked; Xavier: gain·√(2/(fan_in + fan_out))")
 
 
-ORTHOGONAL_SHAPES = [(8, 8), (5, 9), (9, 5), (4, 3, 2)]
+@st.composite
+def orthogonal_shapes(draw):
+    """(out, in) or (out, in, k): wide, square and tall, with and without a kernel dimension."""
+    shape = (draw(spread_integers(1, 12)), draw(spread_integers(1, 12)))
+    return shape + ((draw(spread_integers(1, 3)),) if draw(st.booleans()) else ())
 
 
 @claim("S13d")
-@pytest.mark.parametrize("shape", ORTHOGONAL_SHAPES, ids=["x".join(map(str, s)) for s in ORTHOGONAL_SHAPES])
-@given(seed=seeds, gain=st.sampled_from([1.0, 5 / 3, math.sqrt(2)]))
+@given(shape=orthogonal_shapes(), seed=seeds,
+       gain=st.one_of(st.sampled_from([1.0, 5 / 3, math.sqrt(2)]), st.floats(0.1, 4.0)))
 def test_orthogonal_weights_have_orthonormal_rows_or_columns_times_the_gain(impl, shape, seed, gain):
     W = impl.initialise("orthogonal", shape, gain=gain, seed=seed).reshape(shape[0], -1)
     rows, cols = W.shape
     gram = W @ W.T if rows <= cols else W.T @ W
     n = max(rows, cols)
+    # Householder QR gives ||QᵀQ − I|| ≤ c·n·u, and the spec's Gram product adds γ_n: 16·n·eps·gain² covers both
     assert_within(gram, gain**2 * np.eye(min(rows, cols)), 16 * n * maths.EPS * gain**2,
-                  f"{'W Wᵀ' if rows <= cols else 'Wᵀ W'} = gain² I for a {shape} orthogonal weight, gain = {gain:.4g}")
+                  f"{'W Wᵀ' if rows <= cols else 'Wᵀ W'} = gain² I for a {shape} orthogonal weight, gain = {gain!r}",
+                  hint="Q has orthonormal columns: for a wide weight (out < in·∏kernel) transpose it, do not reshape")
 
 
 @claim("S13d")
-@given(seed=seeds, width=st.integers(1, 12), depth=st.integers(1, 200))
+@given(seed=seeds, width=spread_integers(1, 12), depth=spread_integers(1, 200))
 def test_a_deep_linear_orthogonal_network_preserves_every_gradient_norm_exactly(impl, seed, width, depth):
-    weights = [impl.initialise("orthogonal", (width, width), gain=1.0, seed=seed + l) for l in range(depth)]
-    biases = [np.zeros(width)] * depth
-    x = np.zeros((width, width))
-    grads = impl.mlp_backward(x, weights, biases, "linear", np.eye(width))
-    singular = np.linalg.svd(grads.hidden[0], compute_uv=False)  # rows: (∂h_L/∂h_0)ᵀ e_i
+    """The end-to-end Jacobian of a linear network is W_L ⋯ W_1, formed here by the spec; a gradient g at the
+    output comes back as (W_L ⋯ W_1)ᵀ g, so every gradient norm is kept iff every singular value is 1.
+
+    The layers cycle through four weights the implementation draws (seeds seed … seed + 3): a product of
+    orthogonal matrices is orthogonal whichever they are, and one call to torch.nn.init.orthogonal_ takes
+    milliseconds, too slow for 200 calls an example."""
+    distinct = [impl.initialise("orthogonal", (width, width), gain=1.0, seed=seed + l) for l in range(min(depth, 4))]
+    jacobian = np.eye(width)
+    for l in range(depth):
+        jacobian = distinct[l % len(distinct)] @ jacobian
+    singular = np.linalg.svd(jacobian, compute_uv=False)
+    # each factor is orthogonal to c·n·u and each product adds γ_n; the SVD adds a few n·u
     slack = 16 * depth * (width + 2) * maths.EPS
     assert_in_interval(float(singular.min()), 1 - slack, 1 + slack,
-                       f"smallest singular value of ∂h_L/∂h_0 through {depth} orthogonal layers")
+                       f"smallest singular value of W_L ⋯ W_1 through {depth} orthogonal {width}×{width} layers")
     assert_in_interval(float(singular.max()), 1 - slack, 1 + slack,
-                       f"largest singular value of ∂h_L/∂h_0 through {depth} orthogonal layers")
+                       f"largest singular value of W_L ⋯ W_1 through {depth} orthogonal {width}×{width} layers")
 
 
 # -- S9, second part: the scale sets the drift; He and Xavier keep it near zero -----------------

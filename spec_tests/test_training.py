@@ -11,6 +11,8 @@ import math
 import numpy as np
 import pytest
 
+from spec_tests import maths
+from spec_tests.assertions import times_tolerance
 from spec_tests.claims import claim
 from spec_tests.networks import random_orthogonal
 
@@ -64,7 +66,10 @@ def test_clipping_turns_a_diverging_deep_network_into_one_that_trains(impl, seed
         f"without clipping the loss was expected to diverge (exceed {DIVERGED:g} or become non-finite) within 100 "
         f"steps; it went {unclipped[0]:.4g} → {unclipped[-1]:.4g}"
     )
-    assert len(clipped) == 100 and all(math.isfinite(v) for v in clipped), "with clipping every loss stays finite"
+    assert len(clipped) == 100 and all(math.isfinite(v) for v in clipped), (
+        f"with clipping (max_norm 1) every loss must stay finite and below {DIVERGED:g} for 100 steps: it went "
+        f"{clipped[0]:.4g} → {clipped[-1]:.4g} at step {len(clipped) - 1}"
+    )
     assert clipped[-1] <= 1e-2 * clipped[0], (
         f"with clipping (max_norm 1) the loss must fall below 1% of its start in 100 steps: "
         f"{clipped[0]:.4g} → {clipped[-1]:.4g}"
@@ -92,9 +97,6 @@ def train_rnn(impl, seed, steps, lr, max_norm, T=40, H=8, batch=16):
         if max_norm is not None:
             updates, _ = impl.clip_grad_norm(updates, max_norm, 2.0)
         W_ih, W_hh = W_ih - lr * updates[0], W_hh - lr * updates[1]
-        if not (np.all(np.isfinite(W_hh)) and np.max(np.abs(W_hh)) < 1e6):
-            losses.append(math.inf)  # the next forward pass would overflow
-            break
     return losses
 
 
@@ -104,9 +106,13 @@ def test_clipping_turns_a_diverging_long_rnn_into_one_that_trains(impl, seed):
     unclipped = train_rnn(impl, seed, steps=100, lr=0.05, max_norm=None)
     clipped = train_rnn(impl, seed, steps=100, lr=0.05, max_norm=1.0)
     assert not (unclipped[-1] < DIVERGED), (
-        f"without clipping the loss was expected to diverge within 100 steps; it went {unclipped[0]:.4g} → {unclipped[-1]:.4g}"
+        f"without clipping the loss was expected to diverge (exceed {DIVERGED:g} or become non-finite) within 100 "
+        f"steps; it went {unclipped[0]:.4g} → {unclipped[-1]:.4g}"
     )
-    assert len(clipped) == 100 and all(math.isfinite(v) for v in clipped), "with clipping every loss stays finite"
+    assert len(clipped) == 100 and all(math.isfinite(v) for v in clipped), (
+        f"with clipping (max_norm 1) every loss must stay finite and below {DIVERGED:g} for 100 steps: it went "
+        f"{clipped[0]:.4g} → {clipped[-1]:.4g} at step {len(clipped) - 1}"
+    )
     assert clipped[-1] <= 1e-2 * clipped[0], (
         f"with clipping (max_norm 1) the loss must fall below 1% of its start: {clipped[0]:.4g} → {clipped[-1]:.4g}"
     )
@@ -131,10 +137,29 @@ def train_scalar(impl, rates):
 @claim("S17c")
 def test_warmup_trains_where_the_full_learning_rate_from_step_zero_diverges(impl):
     full = train_scalar(impl, np.full(200, 0.3))
-    warm = train_scalar(impl, impl.warmup_schedule(200, 0.3, 100))
+    rates = impl.warmup_schedule(200, 0.3, 100)
+    warm = train_scalar(impl, rates)
     assert not (full[-1] < DIVERGED), (
         f"lr 0.3 from step 0 exceeds 2/26, the stability limit at the start, and must diverge: "
         f"{full[0]:.4g} → {full[-1]:.4g} after {len(full)} steps"
     )
-    assert len(warm) == 200 and max(warm) <= warm[0] * (1 + 1e-12), "with warmup the loss never rises above its start"
+    assert len(warm) == 200, (
+        f"with warmup every loss must stay below {DIVERGED:g} for 200 steps: it went {warm[0]:.4g} → {warm[-1]:.4g} "
+        f"at step {len(warm) - 1} (lr {rates[len(warm) - 2]:.4g} at the step before)"
+    )
+    # the loss never rises from one step to the next.  Compared as residuals |r| = √(2·loss) = |w₂w₁ − 1|: an
+    # evaluation of f = w₂w₁ rounds by at most u·|f| ≤ u(1 + |r|) (u = eps/2), and near the solution an update
+    # smaller than half an ulp of the weights leaves them as they are, so two correct evaluation orders may
+    # each sit a few roundings off; 4·eps·(1 + |r_t|) allows 8.  (The reference's loss falls by ≥ 10% a step
+    # until it is exactly 0, so the slack hides no real rise.)
+    residual = np.sqrt(2 * np.asarray(warm))
+    rises = residual[1:] - residual[:-1] > 4 * maths.EPS * (1 + residual[:-1])
+    if np.any(rises):
+        t = int(np.argmax(rises))
+        raise AssertionError(
+            f"with warmup the loss rose at step {t + 1}: {warm[t]:.6g} → {warm[t + 1]:.6g} "
+            f"(residual |w₂w₁ − 1| {residual[t]:.6g} → {residual[t + 1]:.6g}, "
+            f"{times_tolerance(residual[t + 1] - residual[t], 4 * maths.EPS * (1 + residual[t]))}); "
+            f"the step used lr {rates[t]:.6g}"
+        )
     assert warm[-1] <= 1e-10, f"with warmup the loss reaches 0 (to 1e-10): got {warm[-1]:.4g}"

@@ -150,8 +150,8 @@ def adaptive_clip_grad(params, grads, clipping, eps):
 
 
 def calculate_gain(nonlinearity, param):
-    """Task 16 — PyTorch's gain table (claim S13a): linear, sigmoid 1; tanh 5/3; relu √2;
-    leaky_relu √(2/(1 + s²)) with s = param or 0.01; selu 3/4."""
+    """Task 16 — PyTorch's gain table (claim S13a): linear, sigmoid 1; tanh 5/3; relu √2; selu 3/4;
+    leaky_relu √(2/(1 + s²)) — the slope squared — with s = param, or 0.01 when param is None."""
     raise NotImplementedError("Task 16: implement calculate_gain (claim S13a)")
 
 
@@ -178,7 +178,9 @@ def kaiming_normal(shape, a, mode, nonlinearity, seed):
 
 
 def orthogonal(shape, gain, seed):
-    """Task 21 — gain·Q with orthonormal rows (or columns, when rows > columns) (claim S13d)."""
+    """Task 21 — gain·Q with orthonormal rows (or columns, when rows > columns) (claim S13d);
+    rows = shape[0], columns = ∏shape[1:].  QR of a tall Gaussian gives orthonormal columns: for a
+    wide weight transpose Q (a reshape has the right shape but is not orthogonal)."""
     raise NotImplementedError("Task 21: implement orthogonal (claim S13d)")
 
 
@@ -199,5 +201,9 @@ def warmup_cosine_schedule(num_steps, peak_lr, warmup_steps, final_lr):
 
 
 def sgd_step(params, grads, velocities, lr, momentum):
-    """Task 25 — v ← μ v + g, θ ← θ − lr · v (torch.optim.SGD).  Return (params, velocities) (claim S17a)."""
+    """Task 25 — one SGD step, every tensor: v ← μ v + g, then θ ← θ − lr · v with the new v (claim S17a).
+
+    Exactly torch.optim.SGD's default: no dampening (not v ← μ v + (1 − μ) g), no Nesterov (not
+    θ ← θ − lr (g + μ v)), and subtract.  Use the velocities you are given (zeros before the first step).
+    Return (new params, new velocities), lists of float64 arrays shaped like params."""
     raise NotImplementedError("Task 25: implement sgd_step (claim S17a)")

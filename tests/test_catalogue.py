@@ -9,7 +9,16 @@ import pytest
 
 from spec_tests.claims import CATALOGUE, SEED_CLAIMS, TESTS_BY_CLAIM, node_id
 from spec_tests.docs import CLAIMS_PAGE, import_spec_test_modules, render_claims_page
-from spec_tests.gaussian_drift import S9A_MARGIN, digamma_half_integer, linear_gaussian_drift, linear_gaussian_failure_probability
+from spec_tests.gaussian_drift import (
+    S9A_DOWNWARD_WIDTHS,
+    S9A_FAILURE_PROBABILITY,
+    S9A_MARGIN,
+    digamma_half_integer,
+    downward_drift_depth,
+    linear_gaussian_drift,
+    linear_gaussian_failure_probability,
+    linear_gaussian_interval_failure_probability,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 import_spec_test_modules()
@@ -61,8 +70,42 @@ def test_linear_gaussian_drift_tends_to_log_s_minus_one_over_2n():
 
 def test_s9a_failure_probability_is_below_1e_9_over_its_whole_parameter_box():
     worst = max(linear_gaussian_failure_probability(n, 24, S9A_MARGIN) for n in range(16, 49))
-    assert worst <= 1e-9, f"the S9a design fails a correct implementation with probability up to {worst:.2g}"
-    assert worst > 0
+    assert worst <= S9A_FAILURE_PROBABILITY, f"the S9a design fails a correct implementation with probability up to {worst:.2g}"
+    assert 0 < worst <= 2.25e-12, f"S9a's failure_probability quotes 2.2e-12 for the ±0.3 band; it is {worst:.3g}"
+
+
+def test_s9a_downward_drift_depths_are_the_least_that_meet_the_stated_probability():
+    statement = CATALOGUE["S9a"].statement
+    for n in S9A_DOWNWARD_WIDTHS:
+        depth, mu = downward_drift_depth(n), linear_gaussian_drift(1.0, n)
+        half = abs(mu) / 2
+        assert linear_gaussian_interval_failure_probability(n, depth, half, half) <= S9A_FAILURE_PROBABILITY
+        assert linear_gaussian_interval_failure_probability(n, depth - 1, half, half) > S9A_FAILURE_PROBABILITY
+        assert mu + half < 0, "the band [3μ/2, μ/2] must lie below zero: it is what 'drifts down' means"
+        assert -0.5 / n < mu + half and mu - half < -0.5 / n, "the band must contain −1/(2n)"
+        assert f"n = {n} over L = {depth}" in statement, f"S9a's statement must give L = {depth} for n = {n}"
+
+
+def test_s9a_statement_derives_the_scales_that_surely_explode_and_vanish():
+    # drift ≥ μ − 0.3 > 0 needs log s > 0.3 + 1/(2n) − … (n ≥ 16); drift ≤ μ + 0.3 < 0 needs log s < −0.3 + 1/(2n)
+    assert min(linear_gaussian_drift(1.4, n) for n in range(16, 49)) - S9A_MARGIN > 0
+    assert max(linear_gaussian_drift(0.74, n) for n in range(16, 49)) + S9A_MARGIN < 0
+    assert "for s ≥ 1.4" in CATALOGUE["S9a"].statement and "for s ≤ 0.74" in CATALOGUE["S9a"].statement
+
+
+def test_chernoff_interval_bound_covers_a_simulated_failure_rate():
+    # n = 4 over 100 layers with the band |μ|/2: the bound (≈ 0.48) must exceed the simulated rate (≈ 0.09);
+    # 20,000 draws of the exact law X − log s = ½ log(χ²_n / n), so the rate's standard error is 0.002
+    import numpy as np
+
+    n, depth = 4, 100
+    mu = linear_gaussian_drift(1.0, n)
+    half = abs(mu) / 2
+    rng = np.random.default_rng(0)
+    means = 0.5 * np.log(rng.chisquare(n, (20_000, depth)) / n).mean(axis=1)
+    rate = float(np.mean(np.abs(means - mu) > half))
+    bound = linear_gaussian_interval_failure_probability(n, depth, half, half)
+    assert 0.01 < rate < bound < 1, (rate, bound)
 
 
 def test_chernoff_bound_is_not_vacuous_for_a_tight_margin():

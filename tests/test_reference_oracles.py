@@ -4,9 +4,10 @@ separately against every implementation.
 
 Tolerances
 ----------
-* torch: each side is within a first-order rounding bound of the exact gradient,
-  propagated entry by entry through absolute-value chains (Higham, eq. 3.13; see
-  _error_bounds), so the two may differ by twice that bound.
+* torch: each side is within a first-order rounding bound of the exact gradient, for
+  any evaluation order, propagated entry by entry through absolute-value chains: the
+  spec's own bounds (maths.mlp_forward_bounds, maths.mlp_backward_bounds, derived in
+  maths.py's docstring), so the two may differ by twice that bound.
 * finite differences (the dot-product test ⟨J t, c⟩ = ⟨t, Jᵀ c⟩ of JAX's
   check_vjp): central differences with steps ε = eps^(1/3) and ε/2, combined by
   Richardson extrapolation; rounding is O(eps/ε) ≈ eps^(2/3) ≈ 3.7e-11 times the
@@ -29,50 +30,23 @@ from tests.finite_differences import FD_RTOL, FD_STEP
 torch_autograd = pytest.importorskip("adapters.torch_autograd")
 
 
-
-def _error_bounds(net, n):
-    """First-order bounds on the rounding error of one correct implementation, per entry.
-
-    Forward: F_0 = |x|, F_l = F_{l-1}|W_l|ᵀ + |b_l| (the magnitude a_l is rounded at), and
-    the error in a_l and h_l is at most Δ_l = l·γ_n·F_l (+ σ's own few eps).
-    Backward: with A the magnitude chain and u_l how far σ'(a_l) may move
-    (maths.sigma_prime_uncertainty, ≥ 4·eps for tanh and sigmoid),
-        E_{l-1} = ((|σ'| + u) ⊙ E_l + u ⊙ A_l + γ_n |σ'| ⊙ A_l) |W_l|,
-        A_{l-1} = (|σ'| ⊙ A_l) |W_l|,   A_L = |g_L|, E_L = 0.
-    Returns (error in ∂L/∂h_l, error in δ_l, magnitude of δ_l, F_{l-1}, Δ_{l-1}) per layer.
-    """
-    pre, hidden = reference.mlp_forward(net.x, net.weights, net.biases, net.activation)
-    F = [np.abs(net.x)]
-    for W, b in zip(net.weights, net.biases):
-        F.append(F[-1] @ np.abs(W).T + np.abs(b))
-    forward_error = [l * maths.gamma(n) * F[l] + maths.sigma_error(net.activation, hidden[l]) for l in range(net.depth + 1)]
-    A, E = np.abs(net.grad_output), np.zeros_like(net.grad_output)
-    hidden_errors, layers = [E], []
-    for l in range(net.depth, 0, -1):
-        a, W = pre[l - 1], np.abs(net.weights[l - 1])
-        slope = np.abs(maths.sigma_prime(net.activation, a))
-        u = maths.sigma_prime_uncertainty(net.activation, a, forward_error[l])
-        delta_error = (slope + u) * E + u * A + maths.gamma(n) * slope * A
-        layers.insert(0, (delta_error, slope * A, F[l - 1], forward_error[l - 1]))
-        E = delta_error @ W + maths.gamma(n) * (slope * A) @ W
-        A = (slope * A) @ W
-        hidden_errors.insert(0, E)
-    return hidden_errors, layers
-
-
 @given(case=random_networks(max_depth=8, max_batch=3))
 def test_reference_gradients_agree_with_torch_autograd_in_float64(case):
     net = case.build()
     args = (net.x, net.weights, net.biases, net.activation)
     ours = reference.mlp_backward(*args, net.grad_output)
     theirs = torch_autograd.mlp_backward(*args, net.grad_output)
-    n = max(max(W.shape) for W in net.weights) + len(net.x) + 8
-    hidden_errors, layers = _error_bounds(net, n)
+    forward = maths.mlp_forward_bounds(*args)
+    bounds = maths.mlp_backward_bounds(net.weights, forward, net.activation, net.grad_output)
     for l in range(net.depth + 1):  # each side is within E of the exact value: they differ by ≤ 2E
-        np.testing.assert_array_less(np.abs(ours.hidden[l] - theirs[0][l]), 2 * hidden_errors[l] + maths.TINY)
-    for l, (delta_error, delta, F, h_error) in enumerate(layers, start=1):
-        weight_error = delta_error.T @ F + delta.T @ h_error + maths.gamma(n) * delta.T @ F
-        bias_error = delta_error.sum(axis=0) + maths.gamma(n) * delta.sum(axis=0)
+        np.testing.assert_array_less(np.abs(ours.hidden[l] - theirs[0][l]), 2 * bounds.error[l] + maths.TINY)
+    batch = len(net.x)
+    for l in range(1, net.depth + 1):
+        delta = maths.sigma_prime(net.activation, forward.pre[l - 1]) * ours.hidden[l]
+        delta_error = maths.delta_error(bounds.slope[l - 1], bounds.slope_error[l - 1], ours.hidden[l], bounds.error[l])
+        h, h_error = forward.hidden[l - 1], forward.hidden_error[l - 1]
+        weight_error = maths.matmul_error(delta.T, delta_error.T, h, h_error, batch)
+        bias_error = maths.matmul_error(np.ones(batch), 0.0, delta, delta_error, batch)
         np.testing.assert_array_less(np.abs(ours.weights[l - 1] - theirs[1][l - 1]), 2 * weight_error + maths.TINY)
         np.testing.assert_array_less(np.abs(ours.biases[l - 1] - theirs[2][l - 1]), 2 * bias_error + maths.TINY)
 
@@ -82,14 +56,11 @@ def test_reference_layer_jacobians_agree_with_torch_autograd_jacobian(case):
     net = case.build()
     ours = reference.mlp_layer_jacobians(*net.single())
     theirs = torch_autograd.mlp_layer_jacobians(*net.single())
-    pre, _ = reference.mlp_forward(net.x, net.weights, net.biases, net.activation)
-    n = max(max(W.shape) for W in net.weights) + 2
-    F = np.abs(net.x[0])
-    for l, (J, K, W, b) in enumerate(zip(ours, theirs, net.weights, net.biases), start=1):
-        F = np.abs(W) @ F + np.abs(b)  # the magnitude a_l is rounded at, accumulated over l layers
-        a = pre[l - 1][0]
-        slope_error = maths.sigma_prime_uncertainty(net.activation, a, 2 * l * maths.gamma(n) * F)
-        bound = (slope_error + 4 * maths.EPS * np.abs(maths.sigma_prime(net.activation, a)))[:, None] * np.abs(W)
+    forward = maths.mlp_forward_bounds(net.x[:1], net.weights, net.biases, net.activation)
+    for l, (J, K, W) in enumerate(zip(ours, theirs, net.weights), start=1):
+        a = forward.pre[l - 1][0]  # both evaluate σ' within 2Δ_l of it, and round σ'·W once each
+        slope_error = maths.sigma_prime_uncertainty(net.activation, a, 2 * forward.pre_error[l - 1][0])
+        bound = (slope_error + maths.EPS * np.abs(maths.sigma_prime(net.activation, a)))[:, None] * np.abs(W)
         np.testing.assert_array_less(np.abs(J - K), bound + maths.TINY)
 
 

@@ -9,7 +9,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import reference
-from spec_tests.gradients import GradientCase
+from spec_tests.gradients import (
+    AdaptiveCase,
+    GradientCase,
+    adaptive_cases,
+    adaptive_clip_definition,
+)
 
 torch_autograd = pytest.importorskip("adapters.torch_autograd")
 
@@ -42,6 +47,26 @@ def test_clipping_closed_forms():
     agc = reference.adaptive_clip_grad([np.ones((2, 4))], [np.array([[1.0] * 4, [1e-4] * 4])], 0.1, 1e-3)[0]
     np.testing.assert_allclose(agc[0], [0.1] * 4, rtol=1e-14)  # ||W_0|| = 2, threshold 0.2, ||G_0|| = 2
     np.testing.assert_array_equal(agc[1], [1e-4] * 4)  # below the threshold: unchanged
+
+
+def test_the_specs_adaptive_clipping_definition_on_a_closed_form():
+    # ||W_0|| = 2, threshold 0.2, ||G_0|| = 2: scaled by 0.1; ||G_1|| = 2e-4 is below it; the vector is one unit
+    params = [np.ones((2, 4)), np.array([3.0, 4.0])]
+    grads = [np.array([[1.0] * 4, [1e-4] * 4]), np.array([6.0, 8.0])]
+    clipped = adaptive_clip_definition(params, grads, 0.1, 1e-3)
+    np.testing.assert_allclose(clipped[0], [[0.1] * 4, [1e-4] * 4], rtol=1e-15)
+    np.testing.assert_allclose(clipped[1], [0.3, 0.4], rtol=1e-15)  # threshold 0.5, ||G|| = 10
+    # weights below ε: the threshold is λε
+    np.testing.assert_allclose(adaptive_clip_definition([np.zeros((1, 2))], [np.array([[3.0, 4.0]])], 0.5, 0.1)[0],
+                               [[0.03, 0.04]], rtol=1e-15)
+
+
+@given(case=adaptive_cases(dtypes=("float64",)))
+def test_the_specs_adaptive_clipping_definition_agrees_with_the_reference(case: AdaptiveCase):
+    params, grads = case.build()
+    ours = reference.adaptive_clip_grad(params, grads, case.clipping, case.eps)
+    for mine, theirs in zip(adaptive_clip_definition(params, grads, case.clipping, case.eps), ours):
+        np.testing.assert_allclose(theirs, mine, rtol=1e-13, err_msg=repr(case))
 
 
 def test_schedules_closed_forms():

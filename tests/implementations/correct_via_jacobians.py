@@ -4,6 +4,8 @@ The spec must accept it: its tolerances must not encode one implementation's rou
 
 import numpy as np
 
+REJECTED_BY = ()  # the exact set of claims whose tests fail on this implementation
+
 _SIGMA = {
     "linear": (lambda a: a, lambda a: np.ones_like(a)),
     "tanh": (np.tanh, lambda a: 1.0 / np.cosh(np.clip(a, -350, 350)) ** 2),
