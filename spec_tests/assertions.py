@@ -16,7 +16,9 @@ def times_tolerance(error: float, tolerance: float) -> str:
     """'2.6e+09 × the allowed rounding', or '3.1e-16 where it must be exact' for a zero tolerance."""
     if not tolerance > 0:
         return f"{error:.3g} where it must be exact"
-    return f"{error / tolerance:.2g} × the allowed rounding"
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        ratio = np.float64(error) / np.float64(tolerance)
+    return f"{ratio:.2g} × the allowed rounding"
 
 
 def _hint(hint: str) -> str:
@@ -28,10 +30,11 @@ def assert_within(actual, expected, bound, what: str, hint: str = "") -> None:
     __tracebackhide__ = True
     actual, expected = np.asarray(actual, dtype=float), np.asarray(expected, dtype=float)
     bound = np.broadcast_to(np.asarray(bound, dtype=float), expected.shape)
-    error = np.abs(actual - expected)
+    with np.errstate(over="ignore", invalid="ignore"):
+        error = np.abs(actual - expected)
     bad = ~(error <= bound)
     if np.any(bad):
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             excess = np.where(bad, np.where(bound > 0, error / bound, np.inf), -np.inf)
         worst = np.unravel_index(np.argmax(np.where(np.isnan(excess), np.inf, excess)), expected.shape)
         raise AssertionError(
@@ -73,7 +76,9 @@ def assert_in_interval(value: float, low: float, high: float, what: str, hint: s
     if not low <= value <= high:
         miss = (low - value) if value < low else (value - high)
         half_width = (high - low) / 2
-        relative = f", {miss / half_width:.2g} × the interval's half-width" if half_width > 0 and np.isfinite(miss) else ""
+        with np.errstate(over="ignore", invalid="ignore"):
+            relative = (f", {np.float64(miss) / np.float64(half_width):.2g} × the interval's half-width"
+                        if half_width > 0 and np.isfinite(miss) else "")
         raise AssertionError(
             f"{what}: {value:.6g} is outside [{low:.6g}, {high:.6g}] by {miss:.3g}{relative}" + _hint(hint)
         )
