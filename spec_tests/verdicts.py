@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import warnings
 from types import ModuleType
 
 import pytest
-from hypothesis import Phase, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from .claims import CATALOGUE, TESTS_BY_CLAIM
 from .docs import import_spec_test_modules
@@ -22,6 +23,7 @@ from .iut import load_implementation
 
 SPECIFIED = [c for c, entry in CATALOGUE.items() if not entry.pending]
 PROBE_EXAMPLES = 10  # examples per test when recording which functions a claim calls
+VERDICT_EXAMPLES = 60  # examples per test for a verdict, whatever profile is loaded (the ci profile's)
 
 
 def _calls(test):
@@ -43,15 +45,16 @@ def _leaves(error: BaseException) -> list[BaseException]:
 
 @contextlib.contextmanager
 def verdict_settings(test, max_examples: int | None = None):
-    """Derandomised, no shrinking, no example database, for the duration.  (Swaps the settings
-    Hypothesis reads from the wrapped test at call time, and restores them.)"""
+    """Derandomised, no shrinking, no example database, no deadline, and a fixed number of examples,
+    for the duration: a verdict that depends on neither the seed nor the loaded profile.  (Swaps the
+    settings Hypothesis reads from the wrapped test at call time, and restores them.)"""
     current = getattr(test, "_hypothesis_internal_use_settings", None)
     if current is None:
         yield
         return
     test._hypothesis_internal_use_settings = settings(
-        current, phases=[Phase.explicit, Phase.generate], database=None, derandomize=True,
-        max_examples=max_examples or current.max_examples)
+        current, phases=[Phase.explicit, Phase.generate], database=None, derandomize=True, deadline=None,
+        suppress_health_check=list(HealthCheck), max_examples=max_examples or VERDICT_EXAMPLES)
     try:
         yield
     finally:
@@ -134,7 +137,9 @@ def render_gallery_page() -> str:
     from .docs import IMPLEMENTATIONS_DIR, render_gallery
 
     paths = sorted(p for p in IMPLEMENTATIONS_DIR.glob("*.py") if p.stem not in ("__init__", "student_stub"))
-    entries = {p.stem: known_implementation_entry(p)[1] for p in paths}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # as pytest runs the spec (pyproject.toml: filterwarnings = error)
+        entries = {p.stem: known_implementation_entry(p)[1] for p in paths}
     wrong = [e for e in entries.values() if "— fails " in e]
     correct = [e for e in entries.values() if "— fails " not in e]
     body = ["## Wrong implementations", ""] + wrong + ["## Correct implementations, computed another way", ""] + correct

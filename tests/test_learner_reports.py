@@ -29,6 +29,7 @@ def learner(tmp_path, **bodies) -> Path:
 FORWARD = "import reference\n    return reference.mlp_forward(x, weights, biases, activation)"
 BIAS_SHAPE_BUG = ("import reference\n    g, w, b = reference.mlp_backward(x, weights, biases, activation, grad_output)\n"
                   "    return g, w, [b_l[None, :] for b_l in b]  # (1, d) instead of (d,)")
+WARMUP = "import reference\n    return reference.warmup_schedule(num_steps, peak_lr, warmup_steps)"
 FORGETS_SIGMA_PRIME = (ROOT / "tests" / "implementations" / "backward_forgets_sigma_prime.py")
 
 
@@ -64,13 +65,13 @@ def test_with_only_the_first_task_written_the_run_names_the_next_task_without_sk
 
 
 def test_a_malformed_output_leads_with_the_problem_fails_its_definition_and_only_the_tests_that_use_it(tmp_path):
-    impl = learner(tmp_path, mlp_forward=FORWARD, mlp_backward=BIAS_SHAPE_BUG)
-    done = main_job("--impl", impl, "--claim", "P2,S5a,S1b")
+    impl = learner(tmp_path, mlp_forward=FORWARD, mlp_backward=BIAS_SHAPE_BUG, warmup_schedule=WARMUP)
+    done = main_job("--impl", impl, "--claim", "P2,S5a,S17b")
     assert done.returncode == 1, done.stdout + done.stderr
     verdicts = rows(done.stdout)
     assert verdicts["P2"] == "FAILED", done.stdout
     assert verdicts["S5a"] == "PASSED", "S5a reads only the hidden-state gradients: a bias shape cannot fail it"
-    assert verdicts["S1b"] == "PARTIAL", "one S1b test needs mlp_layer_jacobians, not written yet"
+    assert verdicts["S17b"] == "PARTIAL", "one S17b test needs warmup_cosine_schedule, not written yet"
     assert "  P2 (required): mlp_backward() returned biases[0] of shape (1, 1); expected (1,)" in done.stdout
     assert "next: fix mlp_backward — claim P2 failed" in done.stdout
 
