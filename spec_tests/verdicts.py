@@ -23,7 +23,7 @@ from .iut import load_implementation
 
 SPECIFIED = [c for c, entry in CATALOGUE.items() if not entry.pending]
 PROBE_EXAMPLES = 10  # examples per test when recording which functions a claim calls
-VERDICT_EXAMPLES = 60  # examples per test for a verdict, whatever profile is loaded (the ci profile's)
+VERDICT_EXAMPLES = 25  # examples per test for a verdict, whatever profile is loaded; the main job draws more
 
 
 def _calls(test):
