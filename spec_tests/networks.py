@@ -17,6 +17,8 @@ from typing import NamedTuple
 import numpy as np
 from hypothesis import strategies as st
 
+from spec_tests.spread import uniform, uniform_choice  # noqa: F401  (uniform_choice: re-exported for the depth tests)
+
 from . import maths  # the spec's own σ and σ' (AlignedNetwork)
 
 ACTIVATION_NAMES = ("linear", "tanh", "relu", "sigmoid")
@@ -321,27 +323,9 @@ class AlignedNetwork:
         return Network(x[None, :], weights, biases, self.activation, g[None, :])
 
 
-# Hypothesis favours simple values (0, the ends of a range, the first of a list): left alone, 46% of the angles
-# below were 45° exactly and a quarter of the spreads 0.  A Weyl sequence of a drawn integer spreads the draws
-# evenly over [0, 1) instead, and still shrinks to 0.  (tests/test_strategies_depth.py measures the shares.)
-_GOLDEN = 0x9E3779B97F4A7C15
-unit_fractions = st.integers(0, 2**64 - 1).map(lambda k: ((k * _GOLDEN) % 2**64) / 2**64)
-
-
-def uniform_floats(low: float, high: float):
-    """Floats spread evenly over [low, high) (shrinking towards low)."""
-    return unit_fractions.map(lambda f: low + (high - low) * f)
-
-
-def uniform_choice(values):
-    """One of values, each about equally often (shrinking towards the first)."""
-    values = tuple(values)
-    return unit_fractions.map(lambda f: values[int(f * len(values))])
-
-
 # tan(angle) log-uniform in [1e-8, 1e2]: half of the draws within 1e-3 rad of the path, a fifth of them further
 # than 45° from it
-angles = uniform_floats(-8.0, 2.0).map(lambda t: float(np.arctan(10.0**t)))
+angles = uniform(-8.0, 2.0).map(lambda t: float(np.arctan(10.0**t)))
 
 
 @st.composite
@@ -365,11 +349,11 @@ def aligned_networks(draw, path, max_depth=8, max_width=8, activations=ACTIVATIO
         angle=draw(angles, label="angle"),
         low=low,
         high=high,
-        spread=draw(uniform_floats(0.0, max_spread), label="spread"),
+        spread=draw(uniform(0.0, max_spread), label="spread"),
     )
 
 
 def growth_networks(**shape):
     """Linear AlignedNetworks, depth ≤ 40, whose every σ_min(J_k) is one c in (1, 3], attained along a
     path (S1b's c^L test, S5a with square=True)."""
-    return aligned_networks("bottom", activations=("linear",), max_depth=40, c=uniform_floats(3.0, 1.0), **shape)
+    return aligned_networks("bottom", activations=("linear",), max_depth=40, c=uniform(3.0, 1.0), **shape)

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from spec_tests.definitions import ANALYTIC
 from spec_tests.maths import DERIVATIVES
 from spec_tests.networks import ACTIVATION_NAMES, random_orthogonal, seeds
+from spec_tests.spread import log_uniform, uniform
 
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 
@@ -213,25 +214,6 @@ class ForgetfulLSTM:
         grad_output = rng.standard_normal((T, 1, H))
         grad_cell = rng.standard_normal((1, H))
         return Recurrence("tanh", x, h0, c0, W_ih, W_hh, b_ih, b_hh, grad_output, grad_cell)
-
-
-GOLDEN = (np.sqrt(5) - 1) / 2
-
-# u uniform on [0, 1): hypothesis draws integers (and floats) with a strong bias towards small and
-# boundary values — st.integers(0, 10⁴) has its median near 700 — so the integer is scrambled by the
-# golden-ratio rotation k·φ mod 1, which spreads any set of distinct integers evenly; it still shrinks to 0.
-_unit = st.integers(0, 2**20).map(lambda k: float((k * GOLDEN) % 1.0))
-
-
-def uniform(low: float, high: float, power: float = 1.0):
-    """low + (high − low)·u^power (power > 1 leans towards low, continuously, rather than piling draws on it)."""
-    return _unit.map(lambda u: float(low + (high - low) * u**power))
-
-
-def log_uniform(low: float, high: float):
-    """10^U(log10 low, log10 high)."""
-    lo, hi = np.log10(low), np.log10(high)
-    return _unit.map(lambda u: float(10 ** (lo + (hi - lo) * u)))
 
 
 GAMMA = {name: derivative.bound for name, derivative in DERIVATIVES.items()}  # γ = sup |σ'|, from maths

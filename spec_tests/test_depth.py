@@ -46,8 +46,8 @@ from spec_tests.networks import (
     growth_networks,
     random_networks,
     seeds,
-    uniform_floats,
 )
+from spec_tests.spread import uniform
 
 
 def hidden_log_norms(impl, net: Network) -> np.ndarray:
@@ -215,7 +215,7 @@ def test_under_the_growth_condition_hidden_gradient_norms_increase_from_output_t
 
 @claim("S5b")
 @given(case=aligned_networks("top", activations=("linear",), max_depth=40,
-                             c=uniform_floats(0.05, 1.0)))  # c in [0.05, 1)
+                             c=uniform(0.05, 1.0)))  # c in [0.05, 1)
 def test_under_the_mirror_condition_hidden_gradient_norms_decrease_from_output_to_input(impl, case):
     net = case.build()
     log_g = hidden_log_norms(impl, net)
@@ -239,7 +239,7 @@ def scaled_orthogonal_networks(draw):
         seed=draw(seeds, label="seed"),
         width=draw(st.integers(1, 8), label="width"),
         depth=draw(st.integers(2, 30), label="depth"),
-        c=draw(uniform_floats(3.0, 1.0), label="c"),  # c in (1, 3]
+        c=draw(uniform(3.0, 1.0), label="c"),  # c in (1, 3]
     )
 
 
@@ -296,7 +296,7 @@ def test_weight_gradient_norms_can_be_equal_at_every_layer_while_hidden_gradient
     seed=seeds,
     width=st.integers(16, 48),
     depth=st.integers(24, 48),
-    log_s=uniform_floats(np.log(0.25), np.log(4.0)),
+    log_s=uniform(np.log(0.25), np.log(4.0)),
 )
 def test_linear_gaussian_network_log_gradient_drifts_at_rate_log_s(impl, seed, width, depth, log_s):
     s = float(np.exp(log_s))

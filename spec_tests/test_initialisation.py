@@ -20,6 +20,7 @@ from spec_tests import maths
 from spec_tests.assertions import assert_in_interval, assert_within
 from spec_tests.claims import claim
 from spec_tests.networks import seeds
+from spec_tests.spread import log_uniform, spread_integers
 
 MOMENT_MARGIN = 0.05
 SHAPES = [(256, 512), (512, 256), (128, 64, 3, 3)]  # each ≥ 65,536 entries; fans differ
@@ -47,23 +48,10 @@ def test_recommended_gains_follow_the_table(impl, nonlinearity, gain):
                   "relu √2; selu 3/4")
 
 
-# Hypothesis piles a fifth to a half of its draws from a bounded range on the simplest value (width 1 took 43%
-# of the deep-network draws, depth 1 22%).  A 32-bit integer, scattered by a bijection (hypothesis favours
-# small ones) and reduced to the range, keeps every value near its fair share (measured over 1,000: no width
-# above 11.2% of 12 values, no depth above 4%); shrinking still ends at the lower bound (k = 0).  As in
-# test_warmup.py.
-WIDE = st.integers(0, 2**32 - 1).map(lambda k: k * 2654435761 % 2**32)
-
-
-def spread_integers(low: int, high: int):
-    """Integers in [low, high], near uniformly."""
-    return WIDE.map(lambda k: low + k % (high - low + 1))
-
-
 # slopes of either sign from 1e-3 to 10 in magnitude, where a missing square shows (s² ≠ s unless s is 0 or 1),
 # and the special values: None (the default 0.01), 0, 1, PyTorch's √5
 slopes = st.one_of(
-    st.tuples(st.booleans(), WIDE).map(lambda d: (-1 if d[0] else 1) * 10.0 ** (-3 + 4 * d[1] / (2**32 - 1))),
+    st.tuples(st.booleans(), log_uniform(1e-3, 10.0)).map(lambda d: -d[1] if d[0] else d[1]),
     st.sampled_from([None, 0.0, 0.01, 0.2, 1.0, math.sqrt(5)]),
 )
 

@@ -100,3 +100,17 @@ def test_the_main_job_runs_only_the_selected_claims():
     verdicts = rows(done.stdout)
     assert verdicts["S1c"] == "PASSED"
     assert {c for c, v in verdicts.items() if v != "NOT RUN" and c != "S1c"} == set(), done.stdout
+
+
+def test_the_readme_sample_is_the_real_output_of_its_command():
+    from spec_tests.docs import without_numbers
+
+    readme = (ROOT / "README.md").read_text()
+    sample = re.search(r"```\n\$ bin/conform (.*?)\n(.*?)```", readme, flags=re.DOTALL)
+    assert sample, "README.md has no sample run of bin/conform"
+    args = sample.group(1).split()
+    done = main_job(*args)
+    shown = [line for line in sample.group(2).splitlines() if line and not line.startswith("...")]
+    real = without_numbers(done.stdout)
+    stale = [line for line in shown if without_numbers(line) not in real]
+    assert not stale, f"README.md's sample is stale; `bin/conform {sample.group(1)}` no longer prints:\n" + "\n".join(stale)

@@ -23,9 +23,8 @@ from spec_tests.networks import (
     aligned_networks,
     growth_networks,
     random_networks,
-    uniform_choice,
-    uniform_floats,
 )
+from spec_tests.spread import uniform, uniform_choice
 
 NEAR = np.log(1.5)  # near-tight: the bound within a factor 1.5 of the measured norm
 DRAWS = 100
@@ -145,7 +144,7 @@ def test_find_reaches_growth_within_1_5x_of_c_to_the_L_at_depth_30():
         (aligned_networks("top"), ("activation", "angle", "spread", "widths")),
         (S1B, ("activation", "angle", "spread", "widths")),
         (growth_networks(square=True), ("angle", "spread", "low", "widths")),
-        (aligned_networks("top", activations=("linear",), max_depth=40, c=uniform_floats(0.05, 1.0)),
+        (aligned_networks("top", activations=("linear",), max_depth=40, c=uniform(0.05, 1.0)),
          ("angle", "spread", "low", "widths")),
     ],
     ids=["S1a_aligned", "S1b", "S1b_S5a_growth", "S5b"],
@@ -166,7 +165,7 @@ def test_no_drawn_value_takes_more_than_its_share(strategy, fields):
 
 
 def test_uniform_helpers_spread_their_draws_evenly():
-    values = draws(uniform_floats(0.0, 1.0), 200)
+    values = draws(uniform(0.0, 1.0), 200)
     counts, _ = np.histogram(values, bins=4, range=(0, 1))
     assert counts.min() >= 0.15 * len(values), counts
     choices = collections.Counter(draws(uniform_choice("abcd"), 200))
