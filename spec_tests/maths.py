@@ -298,7 +298,7 @@ def backward_bounds(jacobians, uncertainties=None) -> list[ChainBound]:
     monomials, one entry of g_L times one entry of σ'(a_k) and of W_k per layer; a monomial meets
     at most m = Σ_k (d_k + 2) roundings (d_k − 1 additions, a product with W_k and with σ'(a_k),
     and one more addition for a term summed in a recurrence), so |ĝ − g| ≤ γ_m (|J_(L−i)|ᵀ ⋯ |J_L|ᵀ)|g_L|
-    (Higham, Lemma 3.5, monomial by monomial), whose norm is at most γ_m ∏ || |J_k| + B_k ||_F ||g_L||
+    (Higham, Lemma 3.1, monomial by monomial), whose norm is at most γ_m ∏ || |J_k| + B_k ||_F ||g_L||
     (log_error; Frobenius norms bound the spectral ones and cost no SVD).
     The slacks are that error relative to the upper and lower products; log sums add k·eps.
     """
