@@ -19,14 +19,20 @@
 
 from __future__ import annotations
 
+import faulthandler
 import os
+import shlex
+import sys
+import tempfile
+import threading
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from spec_tests.claims import CATALOGUE, claims_of, select_claims
 from spec_tests.deviations import load_deviations
-from spec_tests.iut import DEFAULT_TIMEOUT_S, IMPL_ENV_VAR, load_implementation
+from spec_tests.isolation import STATE_ENV_VAR, RunState, describe_death
+from spec_tests.iut import DEFAULT_TIMEOUT_S, IMPL_ENV_VAR, load_implementation, parse_timeout
 from spec_tests.reporting import ClaimResults, next_step, specification_lines
 
 PROFILE_ENV_VAR = "GRADSPEC_PROFILE"
@@ -35,8 +41,32 @@ _common = dict(deadline=None, print_blob=True, suppress_health_check=[HealthChec
 settings.register_profile("ci", derandomize=True, database=None, max_examples=60, **_common)
 settings.register_profile("dev", max_examples=60, **_common)
 settings.register_profile("thorough", max_examples=1000, **_common)
+PROFILES = {"ci": "derandomised, 60 examples", "dev": "60 random examples", "thorough": "1000 random examples"}
 _default_profile = "ci" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "dev"
-settings.load_profile(os.environ.get(PROFILE_ENV_VAR, _default_profile))
+
+
+def _is_profile(name: str) -> bool:
+    try:
+        settings.get_profile(name)
+    except Exception:
+        return False
+    return True
+
+
+if _is_profile(os.environ.get(PROFILE_ENV_VAR) or _default_profile):  # an empty GRADSPEC_PROFILE is unset
+    settings.load_profile(os.environ.get(PROFILE_ENV_VAR) or _default_profile)
+# else pytest_cmdline_main refuses it by name (here it would be a traceback "while loading conftest")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    """An unknown profile is a usage error that names the option or variable that gave it, before
+    hypothesis's plugin fails on it with a traceback."""
+    option = config.getoption("--hypothesis-profile", None)
+    given = ("--hypothesis-profile", option) if option else (PROFILE_ENV_VAR, os.environ.get(PROFILE_ENV_VAR))
+    if given[1] and not _is_profile(given[1]):
+        known = "; ".join(f"{name} ({what})" for name, what in PROFILES.items())
+        raise pytest.UsageError(f"{given[0]}={given[1]}: no such hypothesis profile. The profiles are {known}.")
 
 
 def pytest_addoption(parser):
@@ -48,8 +78,8 @@ def pytest_addoption(parser):
         f"[env {IMPL_ENV_VAR}]",
     )
     group.addoption(
-        "--impl-timeout", type=float, default=DEFAULT_TIMEOUT_S,
-        help="seconds one call into the implementation may take before its claim fails",
+        "--impl-timeout", type=parse_timeout, default=DEFAULT_TIMEOUT_S,
+        help="seconds one call into the implementation may take before its claim fails (0: no limit)",
     )
     group.addoption("--spec", action="store_true", help="print the results as a specification")
     group.addoption(
@@ -65,6 +95,11 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "claim(*ids): the catalogued claims this spec test asserts")
+    _RUN[0] = config
+    if not hasattr(config, "workerinput") and STATE_ENV_VAR not in os.environ:
+        # shared by the pytest-xdist workers started after this (they inherit the environment)
+        config.stash[_STATE_DIR] = tempfile.TemporaryDirectory(prefix="gradspec-run-")
+        os.environ[STATE_ENV_VAR] = config.stash[_STATE_DIR].name
     config.stash[_IMPL] = load_implementation(config.getoption("impl"), config.getoption("impl_timeout"))
     config.stash[_CLAIMS] = select_claims(config.getoption("claim"))
     if not hasattr(config, "workerinput"):
@@ -77,6 +112,10 @@ def pytest_configure(config):
 
 
 _IMPL = pytest.StashKey()
+_STATE_DIR = pytest.StashKey()
+_RUN: list = [None]  # this process's config, for pytest-xdist's crash hook (which is not given it)
+_FAULTS = pytest.StashKey()
+_EXIT_STATUS = pytest.StashKey()
 _RESULTS = pytest.StashKey()
 _CLAIMS = pytest.StashKey()
 _SUMMARY = pytest.StashKey()
@@ -115,9 +154,56 @@ def impl(pytestconfig):
     return pytestconfig.stash[_IMPL]
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session):
+    faults = RunState(session.config.stash[_IMPL].name).faulthandler_file()
+    if faults is not None:
+        session.config.stash[_FAULTS] = faults
+        faulthandler.enable(file=faults, all_threads=False)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    if _STATE_DIR in config.stash:
+        os.environ.pop(STATE_ENV_VAR, None)
+        config.stash[_STATE_DIR].cleanup()
+    left = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    if left:
+        # threads the implementation started and left running would keep the interpreter from ending
+        sys.stderr.write(f"gradspec: the implementation left {len(left)} thread(s) running "
+                         f"({', '.join(t.name for t in left[:3])}); ending the process\n")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(config.stash.get(_EXIT_STATUS, 0))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_handlecrashitem(crashitem, report, sched):
+    """pytest-xdist replaced a worker that died running crashitem: fail its claims with the reason."""
+    state = RunState(_RUN[0].stash[_IMPL].name)
+    function, fault = state.last_words(report.node.gateway.id)
+    reason = describe_death(function, fault, state.broken(function) if function else None,
+                            _RUN[0].getoption("impl_timeout"))
+    if function and state.broken(function) is None:
+        state.mark_broken(function, reason.removeprefix(f"{function}() "))
+    report.longrepr = reason
+    report.user_properties = [("claims", claims_of_nodeid(crashitem)), ("functions", [function] if function else [])]
+
+
+def claims_of_nodeid(nodeid: str) -> tuple[str, ...]:
+    from spec_tests.claims import TESTS_BY_CLAIM, node_id
+    from spec_tests.docs import import_spec_test_modules
+
+    import_spec_test_modules()
+    test = nodeid.split("[", 1)[0]
+    return tuple(c for c, tests in TESTS_BY_CLAIM.items() if any(node_id(t) == test for t in tests))
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
-    item.config.stash[_IMPL].called.clear()
+    impl = item.config.stash[_IMPL]
+    impl.called.clear()
+    impl.warnings.clear()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -127,17 +213,47 @@ def pytest_runtest_makereport(item, call):
         vars(call.excinfo.value).pop("__notes__", None)
     report = yield
     claims = claims_of(item)
+    impl = item.config.stash[_IMPL]
     if claims and call.when == "call":
-        report.user_properties.append(("functions", sorted(item.config.stash[_IMPL].called)))
+        report.user_properties.append(("functions", sorted(impl.called)))
+        if impl.warnings:  # reported, not failures: the spec's own code stays strict
+            warned = [f"{key} ({count}×)" for key, count in impl.warnings.items()]
+            report.user_properties.append(("warnings", warned))
+            report.sections.append(("implementation warnings (not failures)", "\n".join(warned)))
     if report.failed and claims:
         lines = []
         for claim_id in claims:
             entry = CATALOGUE[claim_id]
             lines += [f"{claim_id}: {entry.title}", f"  {entry.statement}", f"  source: {entry.source}"]
-        impl = item.config.stash[_IMPL].name
-        lines.append(f"rerun: pytest --impl {impl} '{item.nodeid}'")
+        lines.append("rerun: " + rerun_command(item.config, item.nodeid))
         report.sections.append(("claim violated", "\n".join(lines)))
     return report
+
+
+NOTHING_CHECKED = 3  # the exit status of a run whose every test was skipped (python -m spec_tests uses it too)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    session.config.stash[_EXIT_STATUS] = int(exitstatus)
+    if hasattr(session.config, "workerinput") or exitstatus != 0:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    stats = reporter.stats if reporter else {}
+    if stats.get("skipped") and not any(stats.get(k) for k in ("passed", "failed", "xfailed", "xpassed", "error")):
+        session.exitstatus = NOTHING_CHECKED
+        session.config.stash[_EXIT_STATUS] = NOTHING_CHECKED
+        reporter.write_line(f"no test was checked: every one was skipped (exit status {NOTHING_CHECKED})", red=True)
+
+
+def rerun_command(config, nodeid: str) -> str:
+    """A command that reruns one test with every option that changes its outcome."""
+    words = [f"{PROFILE_ENV_VAR}={settings._current_profile}", "pytest", "--impl", config.stash[_IMPL].name]
+    if config.getoption("impl_timeout") != DEFAULT_TIMEOUT_S:
+        words += ["--impl-timeout", f"{config.getoption('impl_timeout'):g}"]
+    if config.getoption("expected_failures"):
+        words += ["--expected-failures", config.getoption("expected_failures")]
+    return " ".join(shlex.quote(w) if i else w for i, w in enumerate(words + [nodeid]))
 
 
 def pytest_terminal_summary(terminalreporter, config):

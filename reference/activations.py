@@ -12,6 +12,8 @@ from typing import Callable
 
 import numpy as np
 
+from .validation import check_choice
+
 
 def _sigmoid(a: np.ndarray) -> np.ndarray:
     """σ(a) = 1 / (1 + e^{-a}), evaluated without overflow for either sign of a."""
@@ -40,9 +42,4 @@ ACTIVATIONS: dict[str, Activation] = {
 
 def get_activation(name: str) -> Activation:
     """Look up an activation by name; a clear ValueError lists the known ones."""
-    try:
-        return ACTIVATIONS[name]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}"
-        ) from None
+    return ACTIVATIONS[check_choice(name, "activation", ACTIVATIONS)]

@@ -19,36 +19,19 @@ from typing import Sequence
 
 import numpy as np
 
+from .validation import check_array_list, check_norm_type, check_positive, read_array
+
 _CHUNK = 1 << 14
 
 
 def _float_arrays(grads: Sequence, name: str = "grads") -> list[np.ndarray]:
-    if isinstance(grads, np.ndarray) or not isinstance(grads, (list, tuple)):
-        raise ValueError(f"{name} must be a list of arrays, one per parameter tensor")
     arrays = []
-    for index, g in enumerate(grads):
-        array = np.asarray(g)
+    for index, g in enumerate(check_array_list(grads, name)):
+        array = read_array(g, f"{name}[{index}]")
         if not np.issubdtype(array.dtype, np.floating) and array.dtype.name != "bfloat16":
             raise ValueError(f"{name}[{index}] must be a floating-point array, got dtype {array.dtype}")
         arrays.append(array)
     return arrays
-
-
-def _check_positive(value, name: str) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
-    return value
-
-
-def _check_norm_type(norm_type) -> float:
-    p = float(norm_type)
-    if not (p >= 1):
-        raise ValueError(f"norm_type must be ≥ 1 or inf (a norm), got {norm_type!r}")
-    return p
 
 
 def _refuse_non_finite(grads: list[np.ndarray], name: str = "grads") -> None:
@@ -98,7 +81,7 @@ def global_norm(grads: Sequence, norm_type: float = 2.0) -> float:
     g / max|g| in float64.  Other p use that scaling always: m · (Σ (|g|/m)^p)^(1/p).
     """
     arrays = _float_arrays(grads)
-    p = _check_norm_type(norm_type)
+    p = check_norm_type(norm_type)
     if not arrays or all(g.size == 0 for g in arrays):
         return 0.0
     if p == math.inf:
@@ -136,7 +119,7 @@ def clip_grad_norm_(grads: Sequence[np.ndarray], max_norm: float, norm_type: flo
     or norm_type < 1.
     """
     arrays = _float_arrays(grads)
-    max_norm = _check_positive(max_norm, "max_norm")
+    max_norm = check_positive(max_norm, "max_norm")
     total = global_norm(arrays, norm_type)
     if not math.isfinite(total):
         _refuse_non_finite(arrays)
@@ -160,7 +143,7 @@ def clip_grad_norm(grads: Sequence, max_norm: float, norm_type: float = 2.0) -> 
 def clip_grad_value(grads: Sequence, clip_value: float) -> list[np.ndarray]:
     """Entrywise clip to [−c, c].  Keeps every sign, bounds every entry, but changes the direction."""
     arrays = _float_arrays(grads)
-    c = _check_positive(clip_value, "clip_value")
+    c = check_positive(clip_value, "clip_value")
     _refuse_non_finite(arrays)
     return [np.clip(g, -c, c).astype(g.dtype) for g in arrays]
 
@@ -187,8 +170,8 @@ def adaptive_clip_grad(params: Sequence, grads: Sequence, clipping: float = 0.01
     for index, (w, g) in enumerate(zip(weights, gradients)):
         if w.shape != g.shape:
             raise ValueError(f"grads[{index}] has shape {g.shape} but params[{index}] has shape {w.shape}")
-    lam = _check_positive(clipping, "clipping")
-    eps = _check_positive(eps, "eps")
+    lam = check_positive(clipping, "clipping")
+    eps = check_positive(eps, "eps")
     _refuse_non_finite(weights, "params")
     _refuse_non_finite(gradients)
     clipped = []

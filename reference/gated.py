@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .activations import ACTIVATIONS
-from .rnn import check_recurrent, check_shaped_array
+from .validation import check_recurrent, check_shaped_array
 
 _sigmoid = ACTIVATIONS["sigmoid"].function
 

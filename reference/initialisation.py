@@ -19,52 +19,47 @@ from typing import Sequence
 
 import numpy as np
 
+from .validation import check_choice, check_finite, check_non_negative, check_seed, check_shape
+
 GAINS = {"linear": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0, "relu": math.sqrt(2.0), "selu": 3.0 / 4.0}
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The recommended gain for a nonlinearity, as torch.nn.init.calculate_gain."""
+    check_choice(nonlinearity, "nonlinearity", [*GAINS, "leaky_relu"])
     if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else float(param)
+        slope = 0.01 if param is None else check_finite(param, "param (the leaky_relu slope)")
         return math.sqrt(2.0 / (1 + slope**2))
-    try:
-        return GAINS[nonlinearity]
-    except KeyError:
-        raise ValueError(f"unknown nonlinearity {nonlinearity!r}; expected one of {sorted(GAINS) + ['leaky_relu']}") from None
+    return GAINS[nonlinearity]
 
 
 def fans(shape: Sequence[int]) -> tuple[int, int]:
     """(fan_in, fan_out) of a weight of shape (out, in, *kernel)."""
-    shape = tuple(int(d) for d in shape)
-    if len(shape) < 2:
-        raise ValueError(f"fan in and fan out need a weight of at least 2 dimensions, got shape {shape}")
-    if min(shape) <= 0:
-        raise ValueError(f"shape {shape} has an empty dimension")
+    shape = check_shape(shape, min_dims=2)
     receptive = math.prod(shape[2:])
     return shape[1] * receptive, shape[0] * receptive
 
 
 def _rng(seed: int) -> np.random.Generator:
-    return np.random.default_rng(seed)
+    return np.random.default_rng(check_seed(seed))
 
 
 def xavier_uniform(shape, gain: float = 1.0, seed: int = 0) -> np.ndarray:
     fan_in, fan_out = fans(shape)
-    a = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    a = check_non_negative(gain, "gain") * math.sqrt(6.0 / (fan_in + fan_out))
     return _rng(seed).uniform(-a, a, size=tuple(shape))
 
 
 def xavier_normal(shape, gain: float = 1.0, seed: int = 0) -> np.ndarray:
     fan_in, fan_out = fans(shape)
-    return gain * math.sqrt(2.0 / (fan_in + fan_out)) * _rng(seed).standard_normal(tuple(shape))
+    std = check_non_negative(gain, "gain") * math.sqrt(2.0 / (fan_in + fan_out))
+    return std * _rng(seed).standard_normal(tuple(shape))
 
 
 def _kaiming_std(shape, a, mode, nonlinearity) -> float:
     fan_in, fan_out = fans(shape)
-    if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
-    fan = fan_in if mode == "fan_in" else fan_out
-    return calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    fan = fan_in if check_choice(mode, "mode", ("fan_in", "fan_out")) == "fan_in" else fan_out
+    return calculate_gain(nonlinearity, check_finite(a, "a (the leaky_relu slope)")) / math.sqrt(fan)
 
 
 def kaiming_uniform(shape, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", seed: int = 0):
@@ -78,9 +73,7 @@ def kaiming_normal(shape, a: float = 0.0, mode: str = "fan_in", nonlinearity: st
 
 def orthogonal(shape, gain: float = 1.0, seed: int = 0) -> np.ndarray:
     """gain · Q: rows orthonormal if out ≤ in·∏kernel, else columns orthonormal."""
-    shape = tuple(int(d) for d in shape)
-    if len(shape) < 2:
-        raise ValueError(f"orthogonal initialisation needs at least 2 dimensions, got shape {shape}")
+    shape, gain = check_shape(shape, min_dims=2), check_non_negative(gain, "gain")
     rows, cols = shape[0], math.prod(shape[1:])
     A = _rng(seed).standard_normal((max(rows, cols), min(rows, cols)))
     q, r = np.linalg.qr(A)
@@ -92,4 +85,4 @@ def orthogonal(shape, gain: float = 1.0, seed: int = 0) -> np.ndarray:
 
 def normal(shape, std: float = 1.0, seed: int = 0) -> np.ndarray:
     """N(0, std²) regardless of the fans: the naive N(0, 1) that explodes, or a 'too small' scale."""
-    return std * _rng(seed).standard_normal(tuple(int(d) for d in shape))
+    return check_non_negative(std, "std") * _rng(seed).standard_normal(check_shape(shape))

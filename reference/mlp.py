@@ -19,7 +19,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from .activations import get_activation
-from .validation import as_float_array, check_input, check_network, common_float_dtype
+from .validation import as_float_array, check_input, check_matrix_chain, check_network
 
 
 class MLPForward(NamedTuple):
@@ -35,8 +35,7 @@ class MLPGradients(NamedTuple):
 
 def _prepare(x, weights, biases, activation, batched):
     sigma = get_activation(activation)
-    dtype = common_float_dtype(x, *weights, *biases)
-    W, b = check_network(weights, biases, dtype)
+    W, b, dtype = check_network(weights, biases, x)
     return check_input(x, W, dtype, batched), W, b, sigma
 
 
@@ -108,14 +107,8 @@ def mlp_layer_jacobians(
 
 def end_to_end_jacobian(layer_jacobians: Sequence[np.ndarray]) -> np.ndarray:
     """∂h_L/∂h_0 = J_L J_{L-1} ⋯ J_1, shape (d_L, d_0).  Forms the full product: O(L·d³)."""
-    if len(layer_jacobians) == 0:
-        raise ValueError("need at least one layer Jacobian")
-    product = np.asarray(layer_jacobians[0])
-    for J in layer_jacobians[1:]:
-        J = np.asarray(J)
-        if J.ndim != 2 or J.shape[1] != product.shape[0]:
-            raise ValueError(
-                f"layer Jacobian of shape {J.shape} cannot follow one with {product.shape[0]} outputs"
-            )
+    jacobians = check_matrix_chain(layer_jacobians)
+    product = jacobians[0]
+    for J in jacobians[1:]:
         product = J @ product
     return product

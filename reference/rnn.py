@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .activations import get_activation
-from .validation import as_float_array, common_float_dtype
+from .validation import check_recurrent, check_shaped_array
 
 
 class RNNForward(NamedTuple):
@@ -33,46 +33,6 @@ class RNNGradients(NamedTuple):
     W_hh: np.ndarray
     b_ih: np.ndarray
     b_hh: np.ndarray
-
-
-def check_recurrent(x, h0, W_ih, W_hh, b_ih, b_hh, gates: int, batched: bool = True):
-    """Validate a recurrent layer whose weights stack `gates` blocks of `hidden` rows.
-
-    Returns float arrays (x, h0, W_ih, W_hh, b_ih, b_hh) and the hidden size.
-    """
-    dtype = common_float_dtype(x, h0, W_ih, W_hh, b_ih, b_hh)
-    x = as_float_array(x, "x", ndim=3 if batched else 2, dtype=dtype)
-    W_hh = as_float_array(W_hh, "W_hh", ndim=2, dtype=dtype)
-    W_ih = as_float_array(W_ih, "W_ih", ndim=2, dtype=dtype)
-    hidden = W_hh.shape[1]
-    rows = gates * hidden
-    layout = f"{gates} gate blocks of {hidden} rows" if gates > 1 else f"{hidden} rows"
-    if hidden == 0 or W_hh.shape != (rows, hidden):
-        raise ValueError(f"W_hh has shape {W_hh.shape}, expected ({rows}, {hidden}): {layout} by hidden_size")
-    if x.shape[0] == 0:
-        raise ValueError("the sequence is empty: x has T = 0 time steps")
-    if W_ih.shape != (rows, x.shape[-1]):
-        raise ValueError(f"W_ih has shape {W_ih.shape}, expected ({rows}, {x.shape[-1]}) = ({layout}, input_size)")
-    b_ih = as_float_array(b_ih, "b_ih", ndim=1, dtype=dtype)
-    b_hh = as_float_array(b_hh, "b_hh", ndim=1, dtype=dtype)
-    for name, b in (("b_ih", b_ih), ("b_hh", b_hh)):
-        if b.shape != (rows,):
-            raise ValueError(f"{name} has shape {b.shape}, expected ({rows},)")
-    h0 = as_float_array(h0, "h0", ndim=2 if batched else 1, dtype=dtype)
-    expected_h0 = (x.shape[1], hidden) if batched else (hidden,)
-    if h0.shape != expected_h0:
-        raise ValueError(f"h0 has shape {h0.shape}, expected {expected_h0}")
-    if batched and x.shape[1] == 0:
-        raise ValueError("x holds an empty batch")
-    return x, h0, W_ih, W_hh, b_ih, b_hh
-
-
-def check_shaped_array(value, name: str, shape: tuple, dtype) -> np.ndarray:
-    """A finite float array of exactly this shape (an initial state, or a gradient of outputs)."""
-    value = as_float_array(value, name, ndim=len(shape), dtype=dtype)
-    if value.shape != shape:
-        raise ValueError(f"{name} has shape {value.shape}, expected {shape}")
-    return value
 
 
 def _forward(x, h0, W_ih, W_hh, b_ih, b_hh, sigma) -> RNNForward:

@@ -26,30 +26,33 @@ from typing import Sequence
 
 import numpy as np
 
+from .validation import (
+    check_in_range,
+    check_matching_tensors,
+    check_non_negative,
+    check_positive,
+    check_positive_integer,
+)
 
-def _check(num_steps, peak_lr, warmup_steps):
-    if int(num_steps) != num_steps or num_steps < 1:
-        raise ValueError(f"num_steps must be a positive integer, got {num_steps!r}")
-    if int(warmup_steps) != warmup_steps or warmup_steps < 1:
-        raise ValueError(f"warmup_steps must be a positive integer, got {warmup_steps!r}")
-    if not (math.isfinite(peak_lr) and peak_lr > 0):
-        raise ValueError(f"peak_lr must be finite and > 0, got {peak_lr!r}")
+
+def _check(num_steps, peak_lr, warmup_steps) -> tuple[int, float, int]:
+    return (check_positive_integer(num_steps, "num_steps"), check_positive(peak_lr, "peak_lr"),
+            check_positive_integer(warmup_steps, "warmup_steps"))
 
 
 def warmup_schedule(num_steps: int, peak_lr: float, warmup_steps: int) -> np.ndarray:
     """lr_t = peak · min(1, (t + 1)/W) for t = 0..num_steps − 1."""
-    _check(num_steps, peak_lr, warmup_steps)
+    num_steps, peak_lr, warmup_steps = _check(num_steps, peak_lr, warmup_steps)
     t = np.arange(num_steps)
     return peak_lr * np.minimum(1.0, (t + 1) / warmup_steps)
 
 
 def warmup_cosine_schedule(num_steps: int, peak_lr: float, warmup_steps: int, final_lr: float = 0.0) -> np.ndarray:
     """Linear warmup to the peak at t = W − 1, then cosine decay to final_lr at t = num_steps − 1."""
-    _check(num_steps, peak_lr, warmup_steps)
+    num_steps, peak_lr, warmup_steps = _check(num_steps, peak_lr, warmup_steps)
     if num_steps <= warmup_steps:
         raise ValueError(f"num_steps ({num_steps}) must exceed warmup_steps ({warmup_steps}) to leave room to decay")
-    if not (0 <= final_lr <= peak_lr):
-        raise ValueError(f"final_lr must lie in [0, peak_lr], got {final_lr!r}")
+    final_lr = check_in_range(final_lr, "final_lr", 0, peak_lr, high_name="peak_lr")
     schedule = warmup_schedule(num_steps, peak_lr, warmup_steps)
     t = np.arange(warmup_steps - 1, num_steps)
     progress = (t - (warmup_steps - 1)) / (num_steps - warmup_steps)
@@ -61,18 +64,11 @@ def sgd_step(params: Sequence, grads: Sequence, velocities: Sequence, lr: float,
     """One SGD step, every tensor: v ← μ v + g, θ ← θ − lr · v (the new v), as torch.optim.SGD with
     dampening 0 and nesterov False.  `velocities` are used as given (zeros before the first step).
     Returns (new params, new velocities), float64."""
-    if not (0 <= momentum < 1):
-        raise ValueError(f"momentum must lie in [0, 1), got {momentum!r}")
-    if not (math.isfinite(lr) and lr >= 0):
-        raise ValueError(f"lr must be finite and ≥ 0, got {lr!r}")
-    if not (len(params) == len(grads) == len(velocities)):
-        raise ValueError(f"got {len(params)} params, {len(grads)} grads and {len(velocities)} velocities")
+    momentum = check_in_range(momentum, "momentum", 0, 1, high_open=True)
+    lr = check_non_negative(lr, "lr")
+    params, grads, velocities = check_matching_tensors(params=params, grads=grads, velocities=velocities)
     new_params, new_velocities = [], []
-    for index, (p, g, v) in enumerate(zip(params, grads, velocities)):
-        p, g, v = (np.asarray(a, dtype=np.float64) for a in (p, g, v))
-        if not (p.shape == g.shape == v.shape):
-            raise ValueError(f"params[{index}], grads[{index}] and velocities[{index}] have shapes "
-                             f"{p.shape}, {g.shape}, {v.shape}")
+    for p, g, v in zip(params, grads, velocities):
         v = momentum * v + g
         new_velocities.append(v)
         new_params.append(p - lr * v)

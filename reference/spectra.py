@@ -6,12 +6,12 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from .validation import as_float_array
+from .validation import check_matrix
 
 
 def singular_values(M: np.ndarray) -> np.ndarray:
     """σ_1 ≥ σ_2 ≥ … ≥ σ_min(m,n) ≥ 0 of an (m, n) matrix: M = U diag(σ) Vᵀ."""
-    return np.linalg.svd(as_float_array(M, "M", ndim=2), compute_uv=False)
+    return np.linalg.svd(check_matrix(M, "M"), compute_uv=False)
 
 
 def largest_singular_value(M: np.ndarray) -> float:
@@ -30,7 +30,7 @@ def smallest_singular_value(M: np.ndarray) -> float:
 
 def spectral_radius(M: np.ndarray) -> float:
     """ρ(M) = max |λ_i(M)| for a square M.  ρ(M) ≤ σ_max(M), with equality for normal M."""
-    M = as_float_array(M, "M", ndim=2)
+    M = check_matrix(M, "M")
     if M.shape[0] != M.shape[1]:
         raise ValueError(f"the spectral radius needs a square matrix, got shape {M.shape}")
     return float(np.max(np.abs(np.linalg.eigvals(M))))

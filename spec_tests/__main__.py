@@ -5,7 +5,12 @@ conformance table, one row per claim.
     python -m spec_tests --impl torch         # PyTorch's autograd and modules
     python -m spec_tests --impl my_impl.py    # your own implementation
 
-Exit status: 0 when no claim fails, 1 when one does, 2 on a usage error.
+Exit status: 0 when no claim fails, 1 when one fails (or is blocked), 2 on a usage
+error, 3 when nothing was checked (every test skipped: no function implemented).
+
+The implementation runs in pytest-xdist worker processes, so that one that crashes the
+interpreter or hangs in C code fails the claim it was running, and the run goes on
+(spec_tests/isolation.py).
 """
 
 from __future__ import annotations
@@ -17,7 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from .reporting import UNSOUND, ClaimResults, conformance_table
+from .iut import DEFAULT_TIMEOUT_S, parse_timeout
+from .reporting import SKIPPED, UNSOUND, ClaimResults, conformance_table
+
+NOTHING_CHECKED = 3  # as conftest.py's
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,12 +39,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--claim", action="append", default=[], metavar="ID",
                         help="only these claims: S1 is S1a, S1b, S1c; S1a only S1a (repeatable, or comma-separated)")
     parser.add_argument("-k", dest="keyword", default=None, help="only tests matching this pytest -k expression")
-    parser.add_argument("-n", dest="workers", default=None, help="pytest-xdist workers, e.g. 2 or auto")
+    parser.add_argument("-n", dest="workers", default="auto",
+                        help="worker processes the implementation runs in: a number ≥ 1 or auto (default)")
+    parser.add_argument("--impl-timeout", type=parse_timeout, default=DEFAULT_TIMEOUT_S,
+                        help=f"seconds one call may take before its claim fails (default {DEFAULT_TIMEOUT_S:g}; 0: no limit)")
     args = parser.parse_args(argv)
 
     os.environ["GRADSPEC_PROFILE"] = args.profile or os.environ.get("GRADSPEC_PROFILE", "ci")
     if args.impl.endswith(".py"):
-        args.impl = str(Path(args.impl).resolve())
+        from .iut import resolve_implementation_path  # from the caller's folder ($GRADSPEC_CALLER_DIR)
+
+        if resolve_implementation_path(args.impl).is_file():  # else loading names the path as given
+            args.impl = str(resolve_implementation_path(args.impl))
     pytest_args = [
         str(ROOT / "spec_tests"), f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml"),
         "--impl", args.impl, "-q", "--tb=no", "--no-header", "-rN",
@@ -45,20 +59,34 @@ def main(argv: list[str] | None = None) -> int:
         pytest_args += ["--claim", claim_id]
     if args.keyword:
         pytest_args += ["-k", args.keyword]
-    if args.workers:
-        pytest_args += ["-n", args.workers]
+    if args.workers != "auto" and not (args.workers.isdigit() and int(args.workers) >= 1):
+        parser.error(f"-n {args.workers}: give a number of worker processes ≥ 1, or auto; the main job always runs "
+                     "the implementation in workers, so that a crash fails one claim instead of the run")
+    # a replaced worker costs a second or two; a hostile implementation may need one per test
+    pytest_args += ["-n", args.workers, "--max-worker-restart", "10000", "--impl-timeout", f"{args.impl_timeout!r}"]
     results = ClaimResults()
     status = pytest.main(pytest_args, plugins=[results])
     if status in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.INTERRUPTED):
         return 2
     verdicts = results.verdicts()
     print()
-    print("\n".join(conformance_table(verdicts, args.impl)))
-    if not any(v.tests for v in verdicts):
-        print("no spec test ran: nothing was checked", file=sys.stderr)
+    print("\n".join(conformance_table(verdicts, args.impl, list(results.warnings))))
+    if any(v.verdict in UNSOUND for v in verdicts):
         return 1
-    return 1 if any(v.verdict in UNSOUND for v in verdicts) else 0
+    if not any(t.outcome != SKIPPED for v in verdicts for t in v.tests):
+        print("\nno claim was checked: every spec test was skipped or deselected (exit status 3)", file=sys.stderr)
+        return NOTHING_CHECKED
+    return 0
+
+
+def run() -> None:
+    """main(), then exit at once: an implementation may leave non-daemon threads running, and they must
+    not keep the job from ending."""
+    status = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -22,11 +22,14 @@ import importlib.util
 import signal
 import sys
 import threading
+import warnings
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 import pytest
+
+from .isolation import RunState, UserInterrupt, Watchdog
 
 BUILTIN_IMPLEMENTATIONS = {
     "reference": "reference",
@@ -111,27 +114,170 @@ DEFINITION_CLAIMS = {
 }
 
 
+@contextlib.contextmanager
+def _numpy_state_kept():
+    """numpy's floating-point error state as it was, whatever the implementation set (np.seterr at import
+    would otherwise turn the spec's own overflow checks into exceptions)."""
+    saved = np.geterr()
+    try:
+        yield
+    finally:
+        np.seterr(**saved)
+
+
 def load_implementation(name: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> "Implementation":
-    """Load ``reference``, ``torch``, an importable module path, or a .py file path."""
+    """Load ``reference``, ``torch``, an importable module path, or a .py file path.
+
+    A relative .py path is taken from the caller's folder (:func:`resolve_implementation_path`), and
+    that file's folder leads the import path while it loads, so that it can import a module next to it.
+    Anything that goes wrong while loading is a :class:`pytest.UsageError` that leads with the
+    implementation's own problem: the exception it raised and its frames, without the spec's."""
+    if not name.strip():
+        raise pytest.UsageError(
+            f"--impl is empty (or {IMPL_ENV_VAR} is set to ''): give 'reference', 'torch', an importable "
+            "module path (e.g. my_package.my_impl) or the path of a .py file (e.g. my_impl.py)."
+        )
     target = BUILTIN_IMPLEMENTATIONS.get(name, name)
-    path = Path(target)
     if target.endswith(".py"):
+        path = resolve_implementation_path(target)
         if not path.is_file():
-            raise pytest.UsageError(f"--impl {name}: no such file {path.resolve()}")
+            relative = not Path(target).expanduser().is_absolute()
+            base = " (a relative path is taken from the folder the command was run in)" if relative else ""
+            raise pytest.UsageError(f"--impl {name}: no such file {path}{base}")
         module_name = f"gradspec_iut_{path.stem}"
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        spec.loader.exec_module(module)
+        folder = str(path.parent)
+        sys.path.insert(0, folder)
+        loaded = False
+        try:
+            spec = importlib.util.spec_from_file_location(module_name, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[module_name] = module
+            with _capped_output(), _numpy_state_kept():
+                spec.loader.exec_module(module)
+            loaded = True
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:  # SystemExit too: the implementation's problem, not the run's
+            raise _load_error(name, error) from None
+        finally:
+            if not loaded:
+                sys.modules.pop(module_name, None)
+            with contextlib.suppress(ValueError):
+                sys.path.remove(folder)  # the front entry put there above
+            if loaded and folder not in sys.path:
+                sys.path.append(folder)  # a later import inside a function still finds the file's siblings
     else:
         try:
-            module = importlib.import_module(target)
-        except ImportError as error:
-            raise pytest.UsageError(
+            with _capped_output(), _numpy_state_kept():
+                module = importlib.import_module(target)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:
+            if _implementation_frames(error) or isinstance(error, SyntaxError):
+                raise _load_error(name, error) from None
+            raise pytest.UsageError(  # the import machinery refused the name itself
                 f"--impl {name}: cannot import {target!r} ({error}). Give 'reference', 'torch', "
                 "an importable module path, or the path of a .py file."
-            ) from error
+            ) from None
     return Implementation(name, module, timeout_s)
+
+
+CALLER_DIR_ENV_VAR = "GRADSPEC_CALLER_DIR"
+
+
+def resolve_implementation_path(given: str) -> Path:
+    """The absolute path of a .py implementation given on the command line or in GRADSPEC_IMPL.
+
+    A relative path is taken from the caller's folder: $GRADSPEC_CALLER_DIR when it is set (bin/conform
+    and bin/test set it to the folder they were run from before they change to the project's root),
+    else the current directory."""
+    import os
+
+    path = Path(given).expanduser()
+    if not path.is_absolute():
+        path = Path(os.environ.get(CALLER_DIR_ENV_VAR) or os.getcwd()) / path
+    return path.resolve()
+
+
+def _implementation_frames(error: BaseException) -> list:
+    """The frames of error's traceback that are the implementation's (or the libraries it called):
+    without the spec's own loader and the import machinery."""
+    import traceback
+
+    here = str(Path(__file__).resolve())
+    machinery = str(Path(importlib.__file__).resolve().parent) + "/"
+    return [
+        frame for frame in traceback.extract_tb(error.__traceback__)
+        if not frame.filename.startswith("<frozen ")
+        and str(Path(frame.filename).resolve()) != here
+        and not str(Path(frame.filename).resolve()).startswith(machinery)
+    ]
+
+
+def _load_error(name: str, error: BaseException) -> pytest.UsageError:
+    """'--impl NAME: importing it raised ...' then the implementation's own traceback, trimmed."""
+    import traceback
+
+    if isinstance(error, SystemExit):
+        problem = (f"importing it called sys.exit({error.code!r}); put the script part of the file under "
+                   "`if __name__ == \"__main__\":`")
+    else:
+        detail = str(error)
+        problem = f"importing it raised {type(error).__name__}" + (f": {detail}" if detail else "")
+    frames = "".join(traceback.format_list(_implementation_frames(error)))
+    # a SyntaxError's own location (file, line, the caret): the indented lines of its one-line form
+    where = "".join(line for line in traceback.format_exception_only(type(error), error) if line.startswith(" "))
+    return pytest.UsageError(f"--impl {name}: {problem}\n{frames}{where}".rstrip("\n"))
+
+
+OUTPUT_LIMIT_CHARS = 2_000
+
+
+class _CappedStream:
+    """A stand-in for sys.stdout or sys.stderr that passes on the first `limit` characters written
+    through it and counts the rest."""
+
+    def __init__(self, stream: Any, limit: int):
+        self._stream, self._left, self.dropped = stream, limit, 0
+
+    def write(self, text):
+        if not isinstance(text, str):
+            return self._stream.write(text)  # the stream's own TypeError
+        kept = text[:max(self._left, 0)]
+        self._left -= len(kept)
+        self.dropped += len(text) - len(kept)
+        if kept:
+            self._stream.write(kept)
+        return len(text)
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def _capped_output(limit: int = OUTPUT_LIMIT_CHARS):
+    """Keep the first `limit` characters that one call into the implementation writes to sys.stdout and
+    to sys.stderr; say how many more were dropped.  sys.stdout and sys.stderr are put back afterwards,
+    even if the implementation replaced them.  (Output written to file descriptors directly, or through
+    a stream the implementation kept from before the call, is not capped.)"""
+    saved = {"stdout": sys.stdout, "stderr": sys.stderr}
+    capped = {name: _CappedStream(stream, limit) for name, stream in saved.items() if stream is not None}
+    for name, stream in capped.items():
+        setattr(sys, name, stream)
+    try:
+        yield
+    finally:
+        for name, stream in saved.items():
+            setattr(sys, name, stream)
+        for name, stream in capped.items():
+            if stream.dropped:
+                with contextlib.suppress(Exception):
+                    saved[name].write(f"\n[gradspec: {stream.dropped} more characters written to sys.{name} in "
+                                      f"this call were dropped; the first {limit} are kept]\n")
 
 
 def describe(value: Any) -> str:
@@ -147,11 +293,30 @@ def describe(value: Any) -> str:
 
 
 def _copy(value: Any) -> Any:
+    """A deep copy of arrays in lists and tuples, each container keeping its type."""
     if isinstance(value, np.ndarray):
         return value.copy()
     if isinstance(value, (list, tuple)):
-        return [_copy(v) for v in value]
+        return type(value)(_copy(v) for v in value)
     return value
+
+
+MAX_TIMEOUT_S = 86_400.0
+
+
+def parse_timeout(text: str) -> float:
+    """--impl-timeout: the seconds one call may take, in (0, 86400], or 0 for no limit."""
+    import argparse
+
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not (seconds == 0 or 0 < seconds <= MAX_TIMEOUT_S):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time limit: give the seconds one call may take, a number in (0, {MAX_TIMEOUT_S:g}], "
+            "or 0 for no limit")
+    return seconds
 
 
 class _TimedOut(BaseException):
@@ -159,22 +324,32 @@ class _TimedOut(BaseException):
     an implementation's own ``except Exception``."""
 
 
-@contextlib.contextmanager
-def _time_limit(seconds: float):
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
-        yield
-        return
+_alarm = {"installed": False, "armed": False}
 
-    def on_alarm(signum, frame):
+
+def _on_alarm(signum, frame):
+    if _alarm["armed"]:
+        _alarm["armed"] = False
         raise _TimedOut()
 
-    previous = signal.signal(signal.SIGALRM, on_alarm)
+
+@contextlib.contextmanager
+def _time_limit(seconds: float):
+    """SIGALRM after `seconds` raises _TimedOut inside the call (the handler is installed once per process:
+    swapping it per call costs more than most calls)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+    if not _alarm["installed"]:
+        signal.signal(signal.SIGALRM, _on_alarm)
+        _alarm["installed"] = True
+    _alarm["armed"] = True
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        _alarm["armed"] = False
 
 
 class Implementation:
@@ -184,8 +359,13 @@ class Implementation:
         self.name = name
         self.module = module
         self.timeout_s = timeout_s
-        self._hung: set[str] = set()  # functions that timed out once are not waited for again
+        self.state = RunState(name)  # functions that hung or crashed: not called again, in any process of the run
+        self._watchdog = Watchdog(self.state)
+        self._user_interrupt = UserInterrupt()
         self.called: set[str] = set()  # protocol functions called since the last reset (one test's)
+        self.warnings: dict[str, int] = {}  # "function() warned Category: message" -> count, since the last reset
+        self._returned: set[str] = set()  # functions that have returned at least once
+        self._not_implemented: dict[str, str] = {}  # functions that raised NotImplementedError, and their message
 
     def __repr__(self) -> str:
         return f"load_implementation({self.name!r})"
@@ -328,22 +508,70 @@ class Implementation:
             pytest.skip(f"implementation {self.name!r} does not provide {function}()")
         call = _Call(self.name, function, kwargs)
         self.called.add(function)
-        if function in self._hung:
-            raise call.error(f"was not called: an earlier call did not return within {self.timeout_s:g} s")
-        try:
-            with _time_limit(self.timeout_s):
-                call.result = fn(*[_copy(v) for v in kwargs.values()])
-        except NotImplementedError as error:
+        problem = self._problem(call, fn, function, expect_refusal, kwargs)
+        if problem is None:
+            return call
+        # one raise for every problem: a hang replayed by hypothesis fails here again, not "flaky"
+        raise call.error(problem) from (call.refusal if isinstance(call.refusal, BaseException) else None)
+
+    def _problem(self, call: "_Call", fn: Callable, function: str, expect_refusal: bool, kwargs: dict) -> str | None:
+        """Call the function and say what is wrong with the call (None: nothing, call.result is set)."""
+        if (reason := self.state.broken(function)) is not None:
+            return f"{reason} (in an earlier call; not called again)"
+        outcome = self._run(fn, function, [_copy(v) for v in kwargs.values()])
+        if isinstance(outcome, _Returned):
+            if function in self._not_implemented:
+                return (f"returned for this input, but raised NotImplementedError for an earlier one "
+                        f"({self._not_implemented[function]}): {PARTIAL_POLICY}")
+            self._returned.add(function)
+            call.result = outcome.value
+            return None
+        error = outcome
+        if isinstance(error, NotImplementedError):
+            if function in self._returned:
+                return f"raised NotImplementedError ({error}) for this input after returning for others: {PARTIAL_POLICY}"
+            self._not_implemented[function] = str(error)
             pytest.skip(f"{self.name}.{function}() is not implemented yet: {error}")
-        except _TimedOut:
-            self._hung.add(function)
-            raise call.error(f"did not return within {self.timeout_s:g} s") from None
-        except Exception as error:
-            if expect_refusal:
-                call.refusal = error
-                return call
-            raise call.error(f"raised {type(error).__name__}: {error}") from error
-        return call
+        if isinstance(error, _TimedOut):
+            self.state.mark_broken(function, f"did not return within {self.timeout_s:g} s")
+            return f"did not return within {self.timeout_s:g} s"
+        call.refusal = error
+        if expect_refusal and isinstance(error, Exception):
+            return None
+        return f"raised {type(error).__name__}" + (f": {error}" if str(error) else "")
+
+    def _run(self, fn: Callable, function: str, args: list) -> "_Returned | BaseException":
+        """fn(*args) as a value or the exception it raised, with everything the implementation may do to the
+        process undone: numpy's error state restored, warnings recorded rather than raised or printed, output
+        capped, and the time limit (SIGALRM, backed by the watchdog) enforced.  A Ctrl-C from the user
+        still stops the run."""
+        self._user_interrupt.pressed = False
+        self.state.calling(function)
+        caught: list = []
+        try:
+            with _capped_output(), _numpy_state_kept(), warnings.catch_warnings(record=True) as caught, \
+                    self._user_interrupt.watching(), \
+                    self._watchdog.watching(function, self.timeout_s), _time_limit(self.timeout_s):
+                warnings.simplefilter("always")
+                try:
+                    return _Returned(fn(*args))
+                except BaseException as error:  # noqa: BLE001 -- every exception is the implementation's
+                    if isinstance(error, KeyboardInterrupt) and self._user_interrupt.pressed:
+                        raise
+                    return error
+        finally:
+            self.state.calling(None)
+            for warning in caught:
+                key = f"{function}() warned {warning.category.__name__}: {warning.message}"
+                self.warnings[key] = self.warnings.get(key, 0) + 1
+
+
+class _Returned(NamedTuple):
+    value: Any
+
+
+PARTIAL_POLICY = ("a function is either implemented for every input the protocol allows or raises "
+                  "NotImplementedError for all of them; a partial one fails its claims (docs/protocol.md)")
 
 
 class _Call:

@@ -64,7 +64,8 @@ def _reason(report) -> str:
         return report.longrepr[2].removeprefix("Skipped: ")
     crash = getattr(report.longrepr, "reprcrash", None)
     message = crash.message if crash else (report.longreprtext or "").strip()
-    first = message.splitlines()[0] if message else ""
+    lines = [line for line in message.splitlines() if not re.match(r"\[gw\d+\] ", line)]  # pytest-xdist's header
+    first = lines[0] if lines else ""
     # "ImplementationError: mlp_backward() returned …": the exception's class adds nothing for a learner
     return re.sub(r"^[\w.]*(ImplementationError|AssertionError): ", "", first)[:300]
 
@@ -78,13 +79,17 @@ class ClaimResults:
 
     def __init__(self):
         self.outcomes: dict[str, list[TestOutcome]] = defaultdict(list)
+        self.warnings: dict[str, None] = {}  # what the implementation warned, in order, once each
 
     def pytest_runtest_logreport(self, report):
         properties = dict(report.user_properties)
+        for warned in properties.get("warnings", ()):
+            self.warnings[re.sub(r" \(\d+×\)$", "", warned)] = None
         claims = properties.get("claims")
         if not claims:
             return
-        if report.when == "call" or (report.when == "setup" and not report.passed) or (
+        crashed = report.when not in ("setup", "call", "teardown")  # pytest-xdist's report for a dead worker
+        if report.when == "call" or crashed or (report.when == "setup" and not report.passed) or (
             report.when == "teardown" and report.failed
         ):
             outcome = FAILED if report.failed else SKIPPED if report.skipped else PASSED
@@ -171,7 +176,7 @@ def specification_lines(verdicts: list[ClaimVerdict], impl_name: str, verbose: b
     return lines
 
 
-def conformance_table(verdicts: list[ClaimVerdict], impl_name: str) -> list[str]:
+def conformance_table(verdicts: list[ClaimVerdict], impl_name: str, warned: list[str] = ()) -> list[str]:
     """claim | level | verdict | tests passed | statement, one row per catalogued claim; then the
     failures, each led by its problem; then the counts and the next step."""
     rows = [("claim", "level", "verdict", "tests", "statement")]
@@ -198,6 +203,8 @@ def conformance_table(verdicts: list[ClaimVerdict], impl_name: str) -> list[str]
                 for t in v.tests:
                     if t.outcome == outcome:
                         lines.append(f"  {v.claim_id} ({CATALOGUE[v.claim_id].level}): {t.reason}\n      {t.nodeid}")
+    if warned:
+        lines += ["", "Implementation warnings (reported, not failures):"] + [f"  {w}" for w in warned]
     lines += ["", f"claims: {_counts(verdicts)}"]
     step = next_step(verdicts)
     if step:
