@@ -6,7 +6,7 @@ conformance table, one row per claim.
     python -m spec_tests --impl my_impl.py    # your own implementation
 
 Exit status: 0 when no claim fails, 1 when one fails (or is blocked), 2 on a usage
-error, 3 when nothing was checked (every test skipped: no function implemented).
+error, 6 when nothing was checked (every test skipped: no function implemented).
 
 The implementation runs in pytest-xdist worker processes, so that one that crashes the
 interpreter or hangs in C code fails the claim it was running, and the run goes on
@@ -25,7 +25,7 @@ import pytest
 from .iut import DEFAULT_TIMEOUT_S, parse_timeout
 from .reporting import SKIPPED, UNSOUND, ClaimResults, conformance_table
 
-NOTHING_CHECKED = 3  # as conftest.py's
+NOTHING_CHECKED = 6  # as conftest.py's: pytest's own exit codes are 0–5
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     if any(v.verdict in UNSOUND for v in verdicts):
         return 1
     if not any(t.outcome != SKIPPED for v in verdicts for t in v.tests):
-        print("\nno claim was checked: every spec test was skipped or deselected (exit status 3)", file=sys.stderr)
+        print("\nno claim was checked: every spec test was skipped or deselected (exit status 6)", file=sys.stderr)
         return NOTHING_CHECKED
     return 0
 

@@ -10,8 +10,12 @@ verdict needs the first failure, not the minimal one).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
+import json
+import os
 import warnings
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -19,6 +23,7 @@ from hypothesis import HealthCheck, Phase, settings
 
 from .claims import CATALOGUE, TESTS_BY_CLAIM
 from .docs import import_spec_test_modules
+from .isolation import STATE_ENV_VAR
 from .iut import load_implementation
 
 SPECIFIED = [c for c, entry in CATALOGUE.items() if not entry.pending]
@@ -54,6 +59,7 @@ def verdict_settings(test, max_examples: int | None = None):
         return
     test._hypothesis_internal_use_settings = settings(
         current, phases=[Phase.explicit, Phase.generate], database=None, derandomize=True, deadline=None,
+        report_multiple_bugs=False,
         suppress_health_check=list(HealthCheck), max_examples=max_examples or VERDICT_EXAMPLES)
     try:
         yield
@@ -86,7 +92,22 @@ def run_claim(claim_id: str, impl, max_examples: int | None = None) -> tuple[lis
 @functools.cache
 def functions_by_claim() -> dict[str, frozenset[str]]:
     """The protocol functions each claim's tests call, recorded on the reference with a few
-    derandomised examples per test."""
+    derandomised examples per test.  The processes of one run (pytest-xdist workers) record it once
+    and share it through the run's state directory."""
+    directory = os.environ.get(STATE_ENV_VAR)
+    if not directory:
+        return _record_functions_by_claim()
+    with open(Path(directory) / "functions-by-claim.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the first process records; the others wait, then read
+        shared = Path(directory) / "functions-by-claim.json"
+        if shared.exists():
+            return {c: frozenset(f) for c, f in json.loads(shared.read_text()).items()}
+        called = _record_functions_by_claim()
+        shared.write_text(json.dumps({c: sorted(f) for c, f in called.items()}))
+        return called
+
+
+def _record_functions_by_claim() -> dict[str, frozenset[str]]:
     recorder = load_implementation("reference")
     called = {}
     for claim_id in SPECIFIED:

@@ -35,7 +35,7 @@ FORGETS_SIGMA_PRIME = (ROOT / "tests" / "implementations" / "backward_forgets_si
 
 def main_job(*args):
     return subprocess.run(
-        [sys.executable, "-m", "spec_tests", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [sys.executable, "-m", "spec_tests", "-n", "1", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=300,
         env={"PATH": "/usr/bin:/bin", "GRADSPEC_PROFILE": "ci", "PYTHONPATH": str(ROOT)},
     )
 

@@ -31,7 +31,7 @@ def run(*args, cwd=ROOT, **env):
 
 
 def main_job(*args, **kwargs):
-    return run("-m", "spec_tests", *args, **kwargs)
+    return run("-m", "spec_tests", "-n", "1", *args, **kwargs)
 
 
 def write(folder: Path, name: str, source: str) -> Path:

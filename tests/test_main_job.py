@@ -10,7 +10,7 @@ WRONG = ROOT / "tests" / "implementations" / "backward_forgets_sigma_prime.py"
 
 def run_main_job(*args):
     return subprocess.run(
-        [sys.executable, "-m", "spec_tests", *args], cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [sys.executable, "-m", "spec_tests", "-n", "1", *args], cwd=ROOT, capture_output=True, text=True, timeout=300,
         env={"PATH": "/usr/bin:/bin", "GRADSPEC_PROFILE": "ci", "PYTHONPATH": str(ROOT)},
     )
 
