@@ -151,22 +151,19 @@ def read_array(value, name: str) -> np.ndarray:
 def as_float_array(value, name: str, ndim: int | None = None, dtype=None) -> np.ndarray:
     """Return ``value`` as a finite floating-point array, or raise ValueError saying why."""
     array = read_array(value, name)
-    if array.dtype == object or not (
-        np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)
-        or array.dtype == np.bool_
-    ):
+    if array.dtype.kind not in "fiub":  # floating, signed and unsigned integer, boolean
         raise ValueError(f"{name} must hold real numbers, got dtype {array.dtype}")
     array = array.astype(dtype or _float_dtype(array), copy=False)
     if ndim is not None and array.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {array.shape}")
-    if not np.all(np.isfinite(array)):
+    if not np.isfinite(array).all():
         bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
         raise ValueError(f"{name} holds {bad} non-finite value(s) (NaN or inf)")
     return array
 
 
 def _float_dtype(array: np.ndarray):
-    return array.dtype if np.issubdtype(array.dtype, np.floating) else np.float64
+    return array.dtype if array.dtype.kind == "f" else np.float64
 
 
 def common_float_dtype(*arrays) -> np.dtype:
@@ -175,7 +172,7 @@ def common_float_dtype(*arrays) -> np.dtype:
         kinds = [np.asarray(a).dtype for a in arrays]
     except Exception:  # a ragged input: as_float_array refuses it by name
         return np.dtype(np.float64)
-    floats = [k for k in kinds if np.issubdtype(k, np.floating)]
+    floats = [k for k in kinds if k.kind == "f"]
     if not floats or len(floats) != len(kinds):
         return np.dtype(np.float64)
     return np.result_type(*floats)

@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"seconds one call may take before its claim fails (default {DEFAULT_TIMEOUT_S:g}; 0: no limit)")
     args = parser.parse_args(argv)
 
-    os.environ["GRADSPEC_PROFILE"] = args.profile or os.environ.get("GRADSPEC_PROFILE", "ci")
+    os.environ["GRADSPEC_PROFILE"] = args.profile or os.environ.get("GRADSPEC_PROFILE") or "ci"  # empty: unset
     if args.impl.endswith(".py"):
         from .iut import resolve_implementation_path  # from the caller's folder ($GRADSPEC_CALLER_DIR)
 

@@ -98,6 +98,8 @@ def gallery_entry(name: str, summary: str, rejected_by: tuple[str, ...], first_l
 
 
 def render_gallery(entries: list[str], wrong: int, correct: int) -> str:
+    from .verdicts import VERDICT_EXAMPLES
+
     header = [
         "# A gallery of wrong implementations",
         "",
@@ -107,7 +109,9 @@ def render_gallery(entries: list[str], wrong: int, correct: int) -> str:
         "(or a correct implementation written differently from the reference), the exact set of",
         "claims it fails, and the first line of the report a learner would see for each.  The",
         "meta-test `tests/test_spec_verdicts_on_known_implementations.py` checks every verdict",
-        "and that this page is current (up to the digits of the reported numbers).",
+        "and that this page is current (up to the digits of the reported numbers).  A verdict here",
+        f"runs {VERDICT_EXAMPLES} derandomised examples per test, without shrinking; the main job draws more",
+        "(60 under the `ci` profile), so it can find a failure that a verdict here does not.",
         "",
         f"{wrong} wrong implementations, {correct} correct ones computed another way.",
         "",

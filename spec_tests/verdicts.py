@@ -27,8 +27,8 @@ from .isolation import STATE_ENV_VAR
 from .iut import load_implementation
 
 SPECIFIED = [c for c, entry in CATALOGUE.items() if not entry.pending]
-PROBE_EXAMPLES = 10  # examples per test when recording which functions a claim calls
-VERDICT_EXAMPLES = 25  # examples per test for a verdict, whatever profile is loaded; the main job draws more
+PROBE_EXAMPLES = 3  # examples per test when recording which functions a claim calls
+VERDICT_EXAMPLES = 12  # examples per test for a verdict, whatever profile is loaded; the main job draws more
 
 
 def _calls(test):

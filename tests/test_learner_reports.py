@@ -94,6 +94,7 @@ def test_claim_selection_is_exact():
         select_claims(["S99"])
 
 
+@pytest.mark.slow
 def test_the_main_job_runs_only_the_selected_claims():
     done = main_job("--claim", "S1c")
     assert done.returncode == 0, done.stdout + done.stderr

@@ -51,7 +51,7 @@ HOSTILE = {  # file text, the first line of the error after "--impl PATH: ", the
 }
 
 
-@pytest.mark.parametrize("case", sorted(HOSTILE))
+@pytest.mark.parametrize("case", [pytest.param(c, marks=[] if c == "raises" else pytest.mark.slow) for c in sorted(HOSTILE)])
 def test_an_implementation_that_fails_to_import_is_a_usage_error_that_leads_with_its_traceback(tmp_path, case):
     source, problem, line = HOSTILE[case]
     path = write(tmp_path, f"{case}.py", source)
@@ -104,6 +104,7 @@ def test_a_py_implementation_can_import_a_module_next_to_it_also_from_inside_a_f
         == ["PASSED", "PASSED"], done.stdout
 
 
+@pytest.mark.slow
 def test_a_relative_py_path_is_taken_from_the_caller_s_folder_also_in_gradspec_impl(tmp_path):
     caller, elsewhere = tmp_path / "caller", tmp_path / "elsewhere"
     write(caller, "my_impl.py", "from reference import *\n")
@@ -131,6 +132,7 @@ def _setup_is_done() -> bool:
     return stamp.is_file() and stamp.read_text().strip() == wanted.hexdigest()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not _setup_is_done(), reason="bin/* would first install .venv")
 @pytest.mark.parametrize("command", [["bin/conform", "--claim", "P1"],
                                      ["bin/test", "spec_tests", "-n", "0", "-k", "P1"]])
@@ -194,6 +196,7 @@ def test_capped_output_restores_the_streams_after_an_exception_or_a_replacement(
     assert f"{OUTPUT_LIMIT_CHARS * 499 + 1} more characters" in out.getvalue()
 
 
+@pytest.mark.slow
 def test_an_implementation_that_prints_a_megabyte_at_import_prints_a_little(tmp_path):
     path = write(tmp_path, "loud.py", "print('x' * 1_000_000)\nfrom reference import *\n")
     done = main_job("--impl", str(path), "--claim", "P1")
@@ -204,7 +207,8 @@ def test_an_implementation_that_prints_a_megabyte_at_import_prints_a_little(tmp_
 # -- hypothesis profiles -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("how", ["main job", "pytest", "--hypothesis-profile"])
+@pytest.mark.parametrize("how", ["main job", pytest.param("pytest", marks=pytest.mark.slow),
+                                 pytest.param("--hypothesis-profile", marks=pytest.mark.slow)])
 def test_an_unknown_profile_is_refused_by_name_with_the_profiles_that_exist(how):
     if how == "main job":
         done, status, source = main_job("--claim", "S1c", GRADSPEC_PROFILE="bogus"), 2, "GRADSPEC_PROFILE"

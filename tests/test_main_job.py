@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 WRONG = ROOT / "tests" / "implementations" / "backward_forgets_sigma_prime.py"
 
@@ -15,6 +17,7 @@ def run_main_job(*args):
     )
 
 
+@pytest.mark.slow
 def test_main_job_prints_the_table_and_exits_0_when_every_claim_holds():
     done = run_main_job("--impl", "reference", "--claim", "S1c,P1")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -25,6 +28,7 @@ def test_main_job_prints_the_table_and_exits_0_when_every_claim_holds():
     assert rows["P2"] == "NOT", done.stdout  # NOT RUN: deselected by --claim, not skipped
 
 
+@pytest.mark.slow
 def test_main_job_exits_1_and_names_the_failed_claim_for_a_wrong_implementation():
     done = run_main_job("--impl", str(WRONG), "-k", "P2")
     assert done.returncode == 1, done.stdout + done.stderr
