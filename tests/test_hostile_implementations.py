@@ -17,6 +17,7 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from spec_tests.iut import NOT_IMPLEMENTED_TRIES, Implementation, ImplementationError, parse_timeout
+from tests.conformance_table import verdicts_in
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -110,22 +111,13 @@ def main_job(*args, timeout=300):
     )
 
 
-def rows(stdout: str) -> dict[str, str]:
-    found = {}
-    for line in stdout.splitlines():
-        match = re.match(r"^(P\d+|S\d+[a-z]?)\s+(required|recommended)\s+(BLOCKED \([^)]*\)|[A-Z]+(?: RUN)?)\s", line)
-        if match:
-            found[match.group(1)] = match.group(3)
-    return found
-
-
 def test_every_misbehaviour_fails_only_its_own_claim_with_the_reason_and_the_job_ends(tmp_path):
     impl = tmp_path / "hostile.py"
     impl.write_text(HOSTILE)
     done = main_job("--impl", impl, "--impl-timeout", "0.5", "-n", "2", "--claim", ",".join(EXPECTED))
     output = done.stdout + done.stderr
     assert done.returncode == 1, output
-    verdicts = rows(done.stdout)
+    verdicts = verdicts_in(done.stdout)
     for claim_id, (verdict, reason) in EXPECTED.items():
         assert verdicts.get(claim_id) == verdict, f"{claim_id}: {verdicts.get(claim_id)}, expected {verdict}\n{output}"
         if reason:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from spec_tests.claims import select_claims
+from tests.conformance_table import verdicts_in
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = (ROOT / "templates" / "student.py").read_text()
@@ -40,21 +41,11 @@ def main_job(*args):
     )
 
 
-def rows(stdout: str) -> dict[str, str]:
-    """claim -> verdict, from the conformance table."""
-    found = {}
-    for line in stdout.splitlines():
-        match = re.match(r"^(P\d+|S\d+[a-z]?)\s+(required|recommended)\s+(BLOCKED \([^)]*\)|[A-Z]+(?: RUN)?)\s", line)
-        if match:
-            found[match.group(1)] = match.group(3)
-    return found
-
-
 def test_with_only_the_first_task_written_the_run_names_the_next_task_without_skip_noise(tmp_path):
     impl = learner(tmp_path, mlp_forward=FORWARD)
     done = main_job("--impl", impl)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert rows(done.stdout)["P1"] == "PASSED"
+    assert verdicts_in(done.stdout)["P1"] == "PASSED"
     assert done.stdout.rstrip().endswith("next: Task 2 — mlp_backward, docs/depth.md"), done.stdout[-500:]
     pytest_run = subprocess.run(
         [sys.executable, "-m", "pytest", "spec_tests", "--impl", str(impl), "-q"], cwd=ROOT, capture_output=True,
@@ -68,7 +59,7 @@ def test_a_malformed_output_leads_with_the_problem_fails_its_definition_and_only
     impl = learner(tmp_path, mlp_forward=FORWARD, mlp_backward=BIAS_SHAPE_BUG, warmup_schedule=WARMUP)
     done = main_job("--impl", impl, "--claim", "P2,S5a,S17b")
     assert done.returncode == 1, done.stdout + done.stderr
-    verdicts = rows(done.stdout)
+    verdicts = verdicts_in(done.stdout)
     assert verdicts["P2"] == "FAILED", done.stdout
     assert verdicts["S5a"] == "PASSED", "S5a reads only the hidden-state gradients: a bias shape cannot fail it"
     assert verdicts["S17b"] == "PARTIAL", "one S17b test needs warmup_cosine_schedule, not written yet"
@@ -79,7 +70,7 @@ def test_a_malformed_output_leads_with_the_problem_fails_its_definition_and_only
 def test_a_theorem_that_fails_with_its_definition_is_reported_as_blocked_by_it():
     done = main_job("--impl", FORGETS_SIGMA_PRIME, "--claim", "P2,S1a")
     assert done.returncode == 1, done.stdout + done.stderr
-    verdicts = rows(done.stdout)
+    verdicts = verdicts_in(done.stdout)
     assert verdicts["P2"] == "FAILED" and verdicts["S1a"] == "BLOCKED (P2)", done.stdout
     assert "Blocked claims (fix the failed definition first):" in done.stdout
 
@@ -98,7 +89,7 @@ def test_claim_selection_is_exact():
 def test_the_main_job_runs_only_the_selected_claims():
     done = main_job("--claim", "S1c")
     assert done.returncode == 0, done.stdout + done.stderr
-    verdicts = rows(done.stdout)
+    verdicts = verdicts_in(done.stdout)
     assert verdicts["S1c"] == "PASSED"
     assert {c for c, v in verdicts.items() if v != "NOT RUN" and c != "S1c"} == set(), done.stdout
 
