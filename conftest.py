@@ -30,12 +30,15 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from spec_tests.claims import CATALOGUE, claims_of, select_claims
+from spec_tests.determinism import draw_without_local_constants
 from spec_tests.deviations import load_deviations
 from spec_tests.isolation import STATE_ENV_VAR, RunState, describe_death
 from spec_tests.iut import DEFAULT_TIMEOUT_S, IMPL_ENV_VAR, load_implementation, parse_timeout
 from spec_tests.reporting import ClaimResults, next_step, specification_lines
 
 PROFILE_ENV_VAR = "GRADSPEC_PROFILE"
+
+draw_without_local_constants()  # the same draws in every process, whatever it has imported
 
 # report_multiple_bugs off: a learner reads one failure, not "Hypothesis found 2 distinct failures"
 _common = dict(deadline=None, print_blob=True, report_multiple_bugs=False, suppress_health_check=[HealthCheck.too_slow])

@@ -22,9 +22,12 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 from .claims import CATALOGUE, TESTS_BY_CLAIM
+from .determinism import draw_without_local_constants
 from .docs import import_spec_test_modules
 from .isolation import STATE_ENV_VAR
 from .iut import load_implementation
+
+draw_without_local_constants()  # a verdict must not depend on the modules this process imported
 
 SPECIFIED = [c for c, entry in CATALOGUE.items() if not entry.pending]
 PROBE_EXAMPLES = 3  # examples per test when recording which functions a claim calls
