@@ -70,8 +70,10 @@ def verdict_settings(test, max_examples: int | None = None):
         test._hypothesis_internal_use_settings = current
 
 
-def run_claim(claim_id: str, impl, max_examples: int | None = None) -> tuple[list[AssertionError], list[str]]:
-    """Run every test of the claim against impl: (assertion failures, skip reasons).
+def run_claim(claim_id: str, impl, max_examples: int | None = None,
+              stop_at_first_failure: bool = False) -> tuple[list[AssertionError], list[str]]:
+    """Run every test of the claim against impl (or only up to the first that fails): (assertion
+    failures, skip reasons).
 
     Anything else escaping a spec test (a crash inside the spec) is re-raised: that would be a
     spec defect, not a verdict."""
@@ -89,6 +91,8 @@ def run_claim(claim_id: str, impl, max_examples: int | None = None) -> tuple[lis
                 if not all(isinstance(leaf, AssertionError) for leaf in leaves):
                     raise
                 failures.extend(leaves)
+                if stop_at_first_failure:
+                    return failures, skips
     return failures, skips
 
 
@@ -140,7 +144,7 @@ def first_failures(impl, claims) -> dict[str, AssertionError]:
     """claim -> the first failure of its tests, for each claim that fails."""
     found = {}
     for claim_id in claims:
-        failures, _ = run_claim(claim_id, impl)
+        failures, _ = run_claim(claim_id, impl, stop_at_first_failure=True)
         if failures:
             found[claim_id] = failures[0]
     return found
