@@ -9,6 +9,8 @@ All arrays cross the boundary as float64 numpy arrays.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import torch
 
@@ -374,3 +376,224 @@ def sgd_step(params, grads, velocities, lr, momentum):
         for p, g in zip(parameters, grads)
     ]
     return [_numpy(p) for p in parameters], new_velocities
+
+
+# -- LayerNorm (S15): torch.nn.LayerNorm's functional form, differentiated by autograd ----------
+
+
+@contextlib.contextmanager
+def _one_thread():
+    """torch's CPU LayerNorm kernel splits even a few rows across its thread pool: on a busy 2-core machine
+    that costs ~10 ms a call instead of ~20 µs.  Each row is computed the same way either way."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def layer_norm_forward(x, gain, bias, eps=1e-5):
+    """torch.nn.functional.layer_norm over the last axis (what nn.LayerNorm(d, eps) computes)."""
+    x = _tensor(x)
+    with _one_thread():
+        return _numpy(torch.nn.functional.layer_norm(x, (x.shape[-1],), _tensor(gain), _tensor(bias), eps))
+
+
+def layer_norm_backward(x, gain, bias, eps, grad_output):
+    """Tensor.backward through nn.LayerNorm, its weight and bias set to gain and bias."""
+    x = _tensor(x, requires_grad=True)
+    layer = torch.nn.LayerNorm(x.shape[-1], eps=eps, dtype=torch.float64)
+    with torch.no_grad():
+        layer.weight.copy_(_tensor(gain))
+        layer.bias.copy_(_tensor(bias))
+    with _one_thread():
+        layer(x).backward(_tensor(grad_output))
+    return _numpy(x.grad), _numpy(layer.weight.grad), _numpy(layer.bias.grad)
+
+
+def layer_norm_jacobian(x, gain, bias, eps):
+    """torch.autograd.functional.jacobian of F.layer_norm at one example."""
+    gain, bias = _tensor(gain), _tensor(bias)
+    d = np.shape(x)[-1]
+    function = lambda v: torch.nn.functional.layer_norm(v, (d,), gain, bias, eps)
+    with _one_thread():
+        return _numpy(torch.autograd.functional.jacobian(function, _tensor(x)))
+
+
+# -- residual MLPs (S14): h_l = h_{l-1} + α_l F_l(h_{l-1}), F_l = Linear–σ–Linear, differentiated by autograd --
+
+
+def _residual_blocks(h, branches, alphas, activation):
+    sigma = _activation(activation)
+    hidden = [h]
+    for (W1, b1, W2, b2), alpha in zip(branches, alphas):
+        branch = torch.nn.functional.linear(sigma(torch.nn.functional.linear(hidden[-1], W1, b1)), W2, b2)
+        hidden.append(hidden[-1] + float(alpha) * branch)
+    return hidden
+
+
+def residual_forward(x, branches, alphas, activation):
+    with torch.no_grad():
+        hidden = _residual_blocks(_tensor(x), [[_tensor(p) for p in branch] for branch in branches], alphas, activation)
+    return [_numpy(h) for h in hidden]
+
+
+def residual_backward(x, branches, alphas, activation, grad_output):
+    x_t = _tensor(x, requires_grad=True)
+    params = [[_tensor(p, requires_grad=True) for p in branch] for branch in branches]
+    hidden = _residual_blocks(x_t, params, alphas, activation)
+    for h in hidden[1:]:
+        h.retain_grad()
+    hidden[-1].backward(_tensor(grad_output))
+    grad_hidden = [x_t.grad] + [h.grad for h in hidden[1:]]
+    return [_numpy(g) for g in grad_hidden], [tuple(_numpy(p.grad) for p in branch) for branch in params]
+
+
+def residual_block_jacobians(x, branches, alphas, activation):
+    h = _tensor(x)
+    jacobians = []
+    for branch, alpha in zip(branches, alphas):
+        params = [_tensor(p) for p in branch]
+        block = lambda v, params=params, alpha=alpha: _residual_blocks(v, [params], [alpha], activation)[-1]
+        jacobians.append(_numpy(torch.autograd.functional.jacobian(block, h)))
+        with torch.no_grad():
+            h = block(h)
+    return jacobians
+
+
+# -- policy gradients (S11): torch.distributions and autograd ------------------------------------
+
+
+def _policy_parameters(W, b):
+    return _tensor(W, requires_grad=True), _tensor(b, requires_grad=True)
+
+
+def softmax_policy_gradient(states, actions, advantages, W, b):
+    """∇ of (1/N) Σ A_i log π(a_i|s_i) for torch.distributions.Categorical(logits = s Wᵀ + b), by autograd."""
+    weight, bias = _policy_parameters(W, b)
+    policy = torch.distributions.Categorical(logits=torch.nn.functional.linear(_tensor(states), weight, bias))
+    (_tensor(advantages) * policy.log_prob(torch.as_tensor(np.asarray(actions)))).mean().backward()
+    return _numpy(weight.grad), _numpy(bias.grad)
+
+
+def gaussian_policy_gradient(states, actions, advantages, W, b, log_std):
+    """The same for torch.distributions.Normal(s Wᵀ + b, exp(log_std)), summed over action dimensions."""
+    weight, bias = _policy_parameters(W, b)
+    log_sigma = _tensor(log_std, requires_grad=True)
+    policy = torch.distributions.Normal(torch.nn.functional.linear(_tensor(states), weight, bias), log_sigma.exp())
+    (_tensor(advantages) * policy.log_prob(_tensor(actions)).sum(dim=1)).mean().backward()
+    return _numpy(weight.grad), _numpy(bias.grad), _numpy(log_sigma.grad)
+
+
+def normalise_advantages(advantages):
+    """(A − A.mean()) / A.std(correction=0): the biased standard deviation, ε = 0."""
+    A = _tensor(advantages)
+    return _numpy((A - A.mean()) / A.std(correction=0))
+
+
+def ppo_clip_gradient(states, actions, advantages, old_log_probs, W, b, clip_eps):
+    """∇ of (1/N) Σ min(r A, clamp(r, 1 − ε, 1 + ε) A), r = exp(log π − old), by autograd."""
+    weight, bias = _policy_parameters(W, b)
+    policy = torch.distributions.Categorical(logits=torch.nn.functional.linear(_tensor(states), weight, bias))
+    ratio = torch.exp(policy.log_prob(torch.as_tensor(np.asarray(actions))) - _tensor(old_log_probs))
+    A = _tensor(advantages)
+    torch.min(ratio * A, torch.clamp(ratio, 1 - clip_eps, 1 + clip_eps) * A).mean().backward()
+    return _numpy(weight.grad), _numpy(bias.grad)
+
+
+# -- Transformer encoder layers (S10): torch.nn.TransformerEncoderLayer with the given state_dict ---------
+
+
+def _encoder_layer(params, nhead, norm_first, requires_grad=True):
+    """torch.nn.TransformerEncoderLayer(d, nhead, f, dropout=0, batch_first=True, norm_first=...) in float64,
+    its state_dict loaded from params (kept in training mode: dropout is 0, and eval mode may take torch's
+    fused fast path instead of the module's own code)."""
+    d, f = np.shape(params["linear1.weight"])[1], np.shape(params["linear1.weight"])[0]
+    layer = torch.nn.TransformerEncoderLayer(d, int(nhead), f, dropout=0.0, batch_first=True,
+                                             norm_first=bool(norm_first), dtype=torch.float64)
+    layer.load_state_dict({name: _tensor(value) for name, value in params.items()})
+    layer.requires_grad_(requires_grad)
+    return layer
+
+
+def _final_layer_norm(final_norm, d):
+    if final_norm is None:
+        return None
+    norm = torch.nn.LayerNorm(d, eps=1e-5, dtype=torch.float64)
+    norm.load_state_dict({name: _tensor(value) for name, value in final_norm.items()})
+    return norm
+
+
+def transformer_layer_forward(x, params, nhead, norm_first):
+    with torch.no_grad(), _one_thread():
+        return _numpy(_encoder_layer(params, nhead, norm_first, requires_grad=False)(_tensor(x)))
+
+
+def transformer_layer_backward(x, params, nhead, norm_first, grad_output):
+    layer = _encoder_layer(params, nhead, norm_first)
+    x_t = _tensor(x, requires_grad=True)
+    with _one_thread():
+        layer(x_t).backward(_tensor(grad_output))
+    return _numpy(x_t.grad), {name: _numpy(p.grad) for name, p in layer.named_parameters()}
+
+
+def _stack_modules(layers, final_norm, nhead, norm_first, requires_grad=True):
+    modules = [_encoder_layer(p, nhead, norm_first, requires_grad) for p in layers]
+    return modules, _final_layer_norm(final_norm, np.shape(layers[0]["norm1.weight"])[0])
+
+
+def _run_stack(x_t, modules, norm):
+    hidden = [x_t]
+    for module in modules:
+        hidden.append(module(hidden[-1]))
+    return hidden, (hidden[-1] if norm is None else norm(hidden[-1]))
+
+
+def transformer_stack_forward(x, layers, final_norm, nhead, norm_first):
+    modules, norm = _stack_modules(layers, final_norm, nhead, norm_first, requires_grad=False)
+    with torch.no_grad(), _one_thread():
+        hidden, output = _run_stack(_tensor(x), modules, norm)
+    return np.stack([_numpy(h) for h in hidden]), _numpy(output)
+
+
+def transformer_stack_backward(x, layers, final_norm, nhead, norm_first, grad_output):
+    modules, norm = _stack_modules(layers, final_norm, nhead, norm_first)
+    x_t = _tensor(x, requires_grad=True)
+    with _one_thread():
+        hidden, output = _run_stack(x_t, modules, norm)
+        for h in hidden[1:]:
+            h.retain_grad()
+        output.backward(_tensor(grad_output))
+    grad_hidden = [x_t.grad] + [h.grad for h in hidden[1:]]
+    layer_grads = [{name: _numpy(p.grad) for name, p in module.named_parameters()} for module in modules]
+    final_grads = None if norm is None else {name: _numpy(p.grad) for name, p in norm.named_parameters()}
+    return np.stack([_numpy(g) for g in grad_hidden]), layer_grads, final_grads
+
+
+def _self_attention(layer, z):
+    return layer.self_attn(z, z, z, need_weights=False)[0]
+
+
+def _feedforward(layer, z):
+    return layer.linear2(layer.activation(layer.linear1(z)))
+
+
+def transformer_block_jacobians(x, params, nhead, norm_first):
+    """torch.autograd.functional.jacobian of the layer's two residual blocks, composed from its own submodules
+    (self_attn, norm1, linear1, activation, linear2, norm2) as TransformerEncoderLayer.forward composes them."""
+    layer = _encoder_layer(params, nhead, norm_first, requires_grad=False)
+    if norm_first:
+        attention = lambda z: z + _self_attention(layer, layer.norm1(z))
+        feedforward = lambda z: z + _feedforward(layer, layer.norm2(z))
+    else:
+        attention = lambda z: layer.norm1(z + _self_attention(layer, z))
+        feedforward = lambda z: layer.norm2(z + _feedforward(layer, z))
+    x_t = _tensor(x)[None]
+    n = x_t.numel()
+    with _one_thread():
+        J_attention = torch.autograd.functional.jacobian(attention, x_t)
+        with torch.no_grad():
+            u = attention(x_t)
+        J_feedforward = torch.autograd.functional.jacobian(feedforward, u)
+    return _numpy(J_attention.reshape(n, n)), _numpy(J_feedforward.reshape(n, n))

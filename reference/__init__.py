@@ -10,6 +10,11 @@ checks on any implementation:
     clip_grad_norm, clip_grad_value, adaptive_clip_grad
     calculate_gain, xavier_uniform, xavier_normal, kaiming_uniform, kaiming_normal, orthogonal, normal
     warmup_schedule, warmup_cosine_schedule, sgd_step
+    residual_forward, residual_backward, residual_block_jacobians
+    softmax_policy_gradient, gaussian_policy_gradient, normalise_advantages, ppo_clip_gradient
+    layer_norm_forward, layer_norm_backward, layer_norm_jacobian
+    transformer_layer_forward, transformer_layer_backward, transformer_stack_forward,
+    transformer_stack_backward, transformer_block_jacobians
 
 Helpers used by the docs, figures and benchmarks:
 
@@ -49,7 +54,29 @@ from .initialisation import (
     xavier_normal,
     xavier_uniform,
 )
+from .policy_gradient import (
+    gaussian_policy_gradient,
+    normalise_advantages,
+    ppo_clip_gradient,
+    softmax_policy_gradient,
+)
+from .layernorm import layer_norm_backward, layer_norm_forward, layer_norm_jacobian
+from .residual import (
+    RESIDUAL_INITS,
+    ResidualGradients,
+    residual_backward,
+    residual_block_jacobians,
+    residual_forward,
+    residual_init,
+)
 from .rnn import RNNForward, RNNGradients, rnn_backward, rnn_forward, rnn_step_jacobians
+from .transformer import (
+    transformer_block_jacobians,
+    transformer_layer_backward,
+    transformer_layer_forward,
+    transformer_stack_backward,
+    transformer_stack_forward,
+)
 from .schedules import sgd_step, warmup_cosine_schedule, warmup_schedule
 from .spectra import (
     per_layer_gradient_norms,
@@ -60,6 +87,17 @@ from .spectra import (
 )
 
 __all__ = [
+    "transformer_block_jacobians",
+    "transformer_layer_backward",
+    "transformer_layer_forward",
+    "transformer_stack_backward",
+    "transformer_stack_forward",
+    "RESIDUAL_INITS",
+    "ResidualGradients",
+    "residual_backward",
+    "residual_block_jacobians",
+    "residual_forward",
+    "residual_init",
     "ACTIVATIONS",
     "adaptive_clip_grad",
     "calculate_gain",
@@ -73,6 +111,13 @@ __all__ = [
     "normal",
     "orthogonal",
     "sgd_step",
+    "layer_norm_backward",
+    "layer_norm_forward",
+    "layer_norm_jacobian",
+    "softmax_policy_gradient",
+    "gaussian_policy_gradient",
+    "normalise_advantages",
+    "ppo_clip_gradient",
     "warmup_cosine_schedule",
     "warmup_schedule",
     "xavier_normal",

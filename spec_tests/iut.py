@@ -104,6 +104,26 @@ class StepJacobians(Outputs):
     _fields = ("direct", "full")
 
 
+class TransformerStackForward(Outputs):
+    _fields = ("hidden", "output")  # hidden: h_0 … h_L, (L + 1, batch, seq, d)
+
+
+class TransformerLayerGradients(Outputs):
+    _fields = ("inputs", "params")  # params: {state_dict name: ∂L/∂p}
+
+
+class TransformerStackGradients(Outputs):
+    _fields = ("hidden", "layers", "final_norm")  # layers: [{name: ∂L/∂p}]; final_norm: dict or None
+
+
+class TransformerBlockJacobians(Outputs):
+    _fields = ("attention", "feedforward")  # (seq·d, seq·d) each, token-major
+
+
+class ResidualGradients(Outputs):
+    _fields = ("hidden", "branches")  # branches: [(∂W1, ∂b1, ∂W2, ∂b2) per block]
+
+
 # The definition claim of each recurrent and MLP protocol function: a theorem that fails while the
 # definition of a function it calls fails too is reported as blocked by it (spec_tests/reporting.py).
 DEFINITION_CLAIMS = {
@@ -111,6 +131,16 @@ DEFINITION_CLAIMS = {
     "rnn_forward": "P4", "rnn_backward": "P5", "rnn_step_jacobians": "P6",
     "lstm_forward": "P7", "lstm_backward": "P8", "lstm_step_jacobians": "P9",
     "gru_forward": "P10", "gru_backward": "P11", "gru_step_jacobians": "P12",
+    # policy gradients (S11)
+    "softmax_policy_gradient": "P22", "gaussian_policy_gradient": "P23", "normalise_advantages": "P24",
+    "ppo_clip_gradient": "P25",
+    # LayerNorm (S15)
+    "layer_norm_forward": "P16", "layer_norm_backward": "P17", "layer_norm_jacobian": "P18",
+    # residual MLPs (S14)
+    "residual_forward": "P13", "residual_backward": "P14", "residual_block_jacobians": "P15",
+    # Transformer encoder layers, post-LN and pre-LN (S10)
+    "transformer_layer_forward": "P19", "transformer_stack_forward": "P19",
+    "transformer_layer_backward": "P20", "transformer_stack_backward": "P20", "transformer_block_jacobians": "P21",
 }
 
 
@@ -455,6 +485,57 @@ class Implementation:
         T, H = x.shape[0], h0.shape[-1]
         return StepJacobians(call.fields(StepJacobians._fields, [(T, H, H), (T, H, H)]))
 
+    # -- Transformer encoder layers (S10; batch-first, torch's state_dict names) -----
+
+    def transformer_layer_forward(self, x, params, nhead, norm_first) -> np.ndarray:
+        call = self._call("transformer_layer_forward", x=x, params=params, nhead=nhead, norm_first=norm_first)
+        return call.array(call.result, "output", x.shape)
+
+    def transformer_layer_backward(self, x, params, nhead, norm_first, grad_output) -> TransformerLayerGradients:
+        call = self._call("transformer_layer_backward", x=x, params=params, nhead=nhead, norm_first=norm_first,
+                          grad_output=grad_output)
+        inputs, grads = call.unpack(2, TransformerLayerGradients._fields)
+        return TransformerLayerGradients({"inputs": lambda: call.array(inputs, "inputs", x.shape),
+                                          "params": lambda: call.parameter_dict(grads, "params", params)})
+
+    def transformer_stack_forward(self, x, layers, final_norm, nhead, norm_first,
+                                  allow_nonfinite=False) -> TransformerStackForward:
+        """allow_nonfinite: a training experiment may legitimately overflow; anywhere else NaN/inf fails."""
+        call = self._call("transformer_stack_forward", x=x, layers=layers, final_norm=final_norm, nhead=nhead,
+                          norm_first=norm_first)
+        hidden, output = call.unpack(2, TransformerStackForward._fields)
+        finite = not allow_nonfinite
+        return TransformerStackForward({
+            "hidden": lambda: call.array(hidden, "hidden", (len(layers) + 1,) + x.shape, finite=finite),
+            "output": lambda: call.array(output, "output", x.shape, finite=finite)})
+
+    def transformer_stack_backward(self, x, layers, final_norm, nhead, norm_first,
+                                   grad_output) -> TransformerStackGradients:
+        call = self._call("transformer_stack_backward", x=x, layers=layers, final_norm=final_norm, nhead=nhead,
+                          norm_first=norm_first, grad_output=grad_output)
+        hidden, grads, final_grads = call.unpack(3, TransformerStackGradients._fields)
+
+        def layer_dicts():
+            if not isinstance(grads, (list, tuple)) or len(grads) != len(layers):
+                raise call.fail(f"layers = {describe(grads)}; expected a list of {len(layers)} gradient dicts")
+            return [call.parameter_dict(g, f"layers[{i}]", p) for i, (g, p) in enumerate(zip(grads, layers))]
+
+        def final():
+            if final_norm is None:
+                if final_grads is not None:
+                    raise call.fail(f"final_norm = {describe(final_grads)} without a final norm; expected None")
+                return None
+            return call.parameter_dict(final_grads, "final_norm", final_norm)
+
+        return TransformerStackGradients({
+            "hidden": lambda: call.array(hidden, "hidden", (len(layers) + 1,) + x.shape),
+            "layers": layer_dicts, "final_norm": final})
+
+    def transformer_block_jacobians(self, x, params, nhead, norm_first) -> TransformerBlockJacobians:
+        call = self._call("transformer_block_jacobians", x=x, params=params, nhead=nhead, norm_first=norm_first)
+        n = int(np.size(x))
+        return TransformerBlockJacobians(call.fields(TransformerBlockJacobians._fields, [(n, n), (n, n)]))
+
     # -- remedies: clipping, initialisation, schedules ------------------------------
 
     def clip_grad_norm(self, grads, max_norm, norm_type=2.0) -> tuple[list[np.ndarray], float]:
@@ -494,6 +575,74 @@ class Implementation:
         new_params, new_velocities = call.unpack(2, ("params", "velocities"))
         shapes = [np.shape(p) for p in params]
         return call.arrays(new_params, "params", shapes), call.arrays(new_velocities, "velocities", shapes)
+
+    # -- policy gradients (S11): softmax and Gaussian REINFORCE, normalisation, PPO -------
+
+    def softmax_policy_gradient(self, states, actions, advantages, W, b) -> tuple[np.ndarray, np.ndarray]:
+        call = self._call("softmax_policy_gradient", states=states, actions=actions, advantages=advantages, W=W, b=b)
+        grad_W, grad_b = call.unpack(2, ("grad_W", "grad_b"))
+        return call.array(grad_W, "grad_W", W.shape), call.array(grad_b, "grad_b", b.shape)
+
+    def gaussian_policy_gradient(self, states, actions, advantages, W, b, log_std) -> tuple[np.ndarray, ...]:
+        call = self._call("gaussian_policy_gradient", states=states, actions=actions, advantages=advantages,
+                          W=W, b=b, log_std=log_std)
+        grad_W, grad_b, grad_log_std = call.unpack(3, ("grad_W", "grad_b", "grad_log_std"))
+        return (call.array(grad_W, "grad_W", W.shape), call.array(grad_b, "grad_b", b.shape),
+                call.array(grad_log_std, "grad_log_std", log_std.shape))
+
+    def normalise_advantages(self, advantages) -> np.ndarray:
+        call = self._call("normalise_advantages", advantages=advantages)
+        return call.array(call.result, "normalised advantages", advantages.shape)
+
+    def ppo_clip_gradient(self, states, actions, advantages, old_log_probs, W, b, clip_eps) -> tuple[np.ndarray, ...]:
+        call = self._call("ppo_clip_gradient", states=states, actions=actions, advantages=advantages,
+                          old_log_probs=old_log_probs, W=W, b=b, clip_eps=clip_eps)
+        grad_W, grad_b = call.unpack(2, ("grad_W", "grad_b"))
+        return call.array(grad_W, "grad_W", W.shape), call.array(grad_b, "grad_b", b.shape)
+
+    # -- LayerNorm (S15): the last axis is normalised; gain and bias are (d,) ------------------
+
+    def layer_norm_forward(self, x, gain, bias, eps) -> np.ndarray:
+        call = self._call("layer_norm_forward", x=x, gain=gain, bias=bias, eps=eps)
+        return call.array(call.result, "y", x.shape)
+
+    def layer_norm_backward(self, x, gain, bias, eps, grad_output) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        call = self._call("layer_norm_backward", x=x, gain=gain, bias=bias, eps=eps, grad_output=grad_output)
+        grad_x, grad_gain, grad_bias = call.unpack(3, ("grad_x", "grad_gain", "grad_bias"))
+        return (call.array(grad_x, "grad_x", x.shape), call.array(grad_gain, "grad_gain", gain.shape),
+                call.array(grad_bias, "grad_bias", bias.shape))
+
+    def layer_norm_jacobian(self, x, gain, bias, eps) -> np.ndarray:
+        call = self._call("layer_norm_jacobian", x=x, gain=gain, bias=bias, eps=eps)
+        return call.array(call.result, "Jacobian", (x.shape[-1], x.shape[-1]))
+
+    # -- residual MLPs (S14): branches [(W1, b1, W2, b2)], one α_l per block --------------------
+
+    def residual_forward(self, x, branches, alphas, activation) -> list[np.ndarray]:
+        call = self._call("residual_forward", x=x, branches=branches, alphas=alphas, activation=activation)
+        return call.arrays(call.result, "hidden_states", [x.shape] * (len(branches) + 1))
+
+    def residual_backward(self, x, branches, alphas, activation, grad_output) -> ResidualGradients:
+        call = self._call("residual_backward", x=x, branches=branches, alphas=alphas, activation=activation,
+                          grad_output=grad_output)
+        hidden, grad_branches = call.unpack(2, ResidualGradients._fields)
+
+        def branch_gradients():
+            if not isinstance(grad_branches, (list, tuple)) or len(grad_branches) != len(branches):
+                raise call.fail(f"branches = {describe(grad_branches)}; expected a list of {len(branches)} "
+                                "(∂W1, ∂b1, ∂W2, ∂b2) tuples")
+            return [call.arrays(g, f"branches[{l}]", [np.shape(p) for p in branch])
+                    for l, (g, branch) in enumerate(zip(grad_branches, branches))]
+
+        return ResidualGradients({
+            "hidden": lambda: call.arrays(hidden, "hidden", [x.shape] * (len(branches) + 1)),
+            "branches": branch_gradients,
+        })
+
+    def residual_block_jacobians(self, x, branches, alphas, activation) -> list[np.ndarray]:
+        call = self._call("residual_block_jacobians", x=x, branches=branches, alphas=alphas, activation=activation)
+        d = x.shape[-1]
+        return call.arrays(call.result, "block Jacobians", [(d, d)] * len(branches))
 
     def rejects(self, function: str, **kwargs) -> BaseException | None:
         """Call a function expected to refuse its input: the exception it raised, or None if it returned."""
@@ -622,6 +771,13 @@ class _Call:
     def like(self, values: Any, what: str, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Arrays of the same shapes and dtypes as the input tensors (gradients keep their dtype)."""
         return self.arrays(values, what, [np.shape(a) for a in inputs], [np.asarray(a).dtype for a in inputs])
+
+    def parameter_dict(self, value: Any, what: str, like: dict) -> dict[str, np.ndarray]:
+        """A dict of gradients with the keys and shapes of the parameter dict `like` (Transformer layers)."""
+        if not isinstance(value, dict) or set(value) != set(like):
+            keys = sorted(value) if isinstance(value, dict) else describe(value)
+            raise self.fail(f"{what} with keys {keys}; expected a dict keyed {sorted(like)}")
+        return {key: self.array(value[key], f"{what}[{key!r}]", np.shape(like[key])) for key in like}
 
     def scalar(self, value: Any, what: str) -> float:
         try:

@@ -33,6 +33,7 @@ DOC_PAGES = {
     "warmup": "docs/warmup.md", "sgd": "docs/warmup.md", "calculate": "docs/initialisation.md",
     "xavier": "docs/initialisation.md", "kaiming": "docs/initialisation.md",
     "orthogonal": "docs/initialisation.md", "normal": "docs/initialisation.md",
+    "residual": "docs/residual.md",
 }
 TASK = re.compile(r"Task (\d+): implement (\w+)")
 

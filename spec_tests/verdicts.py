@@ -52,14 +52,25 @@ def _leaves(error: BaseException) -> list[BaseException]:
 
 
 @contextlib.contextmanager
-def verdict_settings(test, max_examples: int | None = None):
+def verdict_settings(test, max_examples: int | None = None, case: dict | None = None):
     """Derandomised, no shrinking, no example database, no deadline, and a fixed number of examples,
     for the duration: a verdict that depends on neither the seed nor the loaded profile.  (Swaps the
-    settings Hypothesis reads from the wrapped test at call time, and restores them.)"""
+    settings Hypothesis reads from the wrapped test at call time, and restores them.)
+
+    The derandomised seed is the digest of the test and of its parametrized ``case``.  Hypothesis's
+    pytest plugin leaves the node ID of the last parametrized run on the test for that digest, which
+    would make a verdict depend on which tests ran earlier in the process; here it is the case's own."""
     current = getattr(test, "_hypothesis_internal_use_settings", None)
     if current is None:
         yield
         return
+    inner = test.hypothesis.inner_test
+    no_digest = object()
+    digest = getattr(inner, "_hypothesis_internal_add_digest", no_digest)
+    if case:
+        inner._hypothesis_internal_add_digest = repr(sorted(case.items())).encode()
+    elif digest is not no_digest:
+        del inner._hypothesis_internal_add_digest  # as pytest runs an unparametrized test
     test._hypothesis_internal_use_settings = settings(
         current, phases=[Phase.explicit, Phase.generate], database=None, derandomize=True, deadline=None,
         report_multiple_bugs=False,
@@ -68,6 +79,10 @@ def verdict_settings(test, max_examples: int | None = None):
         yield
     finally:
         test._hypothesis_internal_use_settings = current
+        if digest is no_digest:
+            inner.__dict__.pop("_hypothesis_internal_add_digest", None)
+        else:
+            inner._hypothesis_internal_add_digest = digest
 
 
 def run_claim(claim_id: str, impl, max_examples: int | None = None,
@@ -82,7 +97,7 @@ def run_claim(claim_id: str, impl, max_examples: int | None = None,
     for test in TESTS_BY_CLAIM[claim_id]:
         for kwargs in _calls(test):
             try:
-                with verdict_settings(test, max_examples):
+                with verdict_settings(test, max_examples, kwargs):
                     test(impl=impl, **kwargs)
             except pytest.skip.Exception as skip:
                 skips.append(str(skip))

@@ -207,3 +207,150 @@ def sgd_step(params, grads, velocities, lr, momentum):
     θ ← θ − lr (g + μ v)), and subtract.  Use the velocities you are given (zeros before the first step).
     Return (new params, new velocities), lists of float64 arrays shaped like params."""
     raise NotImplementedError("Task 25: implement sgd_step (claim S17a)")
+
+
+# -- residual MLPs (S14): branches [(W1 (m, d), b1 (m,), W2 (d, m), b2 (d,))], one α_l per block ----------
+
+
+def residual_forward(x, branches, alphas, activation):
+    """Task 26 — the residual forward pass (claim P13).  h_0 = x and, for every block l,
+
+        z_l = h_{l-1} W1ᵀ + b1,    F_l = σ(z_l) W2ᵀ + b2,    h_l = h_{l-1} + α_l F_l
+
+    (σ between the branch's two linear maps only; no activation after the sum).  Return [h_0 … h_L],
+    each (batch, d).  The initialisations are the spec's: α/L scaling passes α_l = α/L, ReZero α_l = 0,
+    Fixup W2 = 0 and b2 = 0 (docs/residual.md).
+    """
+    raise NotImplementedError("Task 26: implement residual_forward (claim P13)")
+
+
+def residual_backward(x, branches, alphas, activation, grad_output):
+    """Task 27 — the residual backward pass for L = Σ_batch ⟨grad_output, h_L⟩ (claim P14, then S14a–S14d).
+
+        e_l = α_l g_l,   δ_l = σ'(z_l) ⊙ (e_l W2),   g_{l-1} = g_l + δ_l W1   (keep the skip path's g_l!)
+        ∂L/∂W1 = Σ_batch δ_lᵀ h_{l-1},  ∂L/∂b1 = Σ_batch δ_l,  ∂L/∂W2 = Σ_batch e_lᵀ σ(z_l),  ∂L/∂b2 = Σ_batch e_l
+
+    Return ([g_0 … g_L], [(∂W1, ∂b1, ∂W2, ∂b2) for each block]); g_L is grad_output.
+    """
+    raise NotImplementedError("Task 27: implement residual_backward (claim P14)")
+
+
+def residual_block_jacobians(x, branches, alphas, activation):
+    """Task 28 — the block Jacobians at one example x of shape (d,) (claims P15, S14c):
+    J_l = I + α_l W2 diag(σ'(z_l)) W1, each (d, d)."""
+    raise NotImplementedError("Task 28: implement residual_block_jacobians (claim P15)")
+
+
+def layer_norm_forward(x, gain, bias, eps):
+    """Task 29 — LayerNorm over the last axis of x (claim P16), as torch.nn.functional.layer_norm:
+
+        μ = mean(x),   var = mean((x − μ)²)   (biased: divide by d, not d − 1),
+        s = √(var + ε) (ε inside the root),   x̂ = (x − μ)/s,   y = g ⊙ x̂ + b.
+
+    x: (…, d), any leading shape; gain, bias: (d,).  Return y, shaped like x."""
+    raise NotImplementedError("Task 29: implement layer_norm_forward (claim P16)")
+
+
+def layer_norm_backward(x, gain, bias, eps, grad_output):
+    """Task 30 — the LayerNorm backward pass (claim P17).  With ĝ = g ⊙ grad_output, means over the last axis:
+
+        ∂L/∂x = (1/s)(ĝ − mean(ĝ) − x̂ · mean(ĝ ⊙ x̂)),
+        ∂L/∂g = Σ grad_output ⊙ x̂,   ∂L/∂b = Σ grad_output   (sums over every leading axis).
+
+    The mean term comes from μ depending on x, the x̂ term from s depending on x.
+    Return (grad_x, grad_gain, grad_bias)."""
+    raise NotImplementedError("Task 30: implement layer_norm_backward (claim P17)")
+
+
+def layer_norm_jacobian(x, gain, bias, eps):
+    """Task 31 — the Jacobian at one example x of shape (d,) (claims P18, S15):
+
+        J = ∂y/∂x = diag(g) · (1/s) · (P − x̂ x̂ᵀ/d),   P = I − 11ᵀ/d,
+
+    row i is output i, so the gain scales rows.  With g = 1 its singular values are 1/s, ε/s³ and 0:
+    ‖J‖ can reach max|g|/√ε (316 at ε = 1e-5) for a near-constant x.  Return a (d, d) array."""
+    raise NotImplementedError("Task 31: implement layer_norm_jacobian (claim P18)")
+
+
+# -- policy gradients (S11) --------------------------------------------------------------------------
+
+
+def softmax_policy_gradient(states, actions, advantages, W, b):
+    """Task 35 — the REINFORCE estimate for a softmax policy (claim P22, then S11a–S11c, S11f, S11h).
+
+    logits z_i = s_i Wᵀ + b,  π_i = softmax(z_i),  score ∇_z log π(a_i|s_i) = e_{a_i} − π_i:
+        ∂/∂W = (1/N) Σ_i A_i (e_{a_i} − π_i) s_iᵀ,    ∂/∂b = (1/N) Σ_i A_i (e_{a_i} − π_i)
+    (the ascent direction of (1/N) Σ A_i log π, not the gradient of a loss).  states (N, d), actions (N,)
+    integers, advantages (N,), W (K, d), b (K,).  Return (grad_W, grad_b).
+    """
+    raise NotImplementedError("Task 35: implement softmax_policy_gradient (claim P22)")
+
+
+def gaussian_policy_gradient(states, actions, advantages, W, b, log_std):
+    """Task 36 — the REINFORCE estimate for a diagonal Gaussian policy (claim P23, then S11a, S11d).
+
+    μ_i = s_i Wᵀ + b, σ = exp(log_std),  u_i = (a_i − μ_i)/σ²  (σ², not σ):
+        ∂/∂W = (1/N) Σ A_i u_i s_iᵀ,  ∂/∂b = (1/N) Σ A_i u_i,  ∂/∂log_std = (1/N) Σ A_i ((a_i − μ_i)²/σ² − 1).
+    actions (N, m), W (m, d), b (m,), log_std (m,).  Return (grad_W, grad_b, grad_log_std).
+    """
+    raise NotImplementedError("Task 36: implement gaussian_policy_gradient (claim P23)")
+
+
+def normalise_advantages(advantages):
+    """Task 37 — Â = (A − mean(A)) / std(A), the biased std √((1/N) Σ (A_i − mean)²), no ε
+    (claim P24, then S11e, S11f).  Subtract the mean before squaring: E[A²] − E[A]² cancels.
+    """
+    raise NotImplementedError("Task 37: implement normalise_advantages (claim P24)")
+
+
+def ppo_clip_gradient(states, actions, advantages, old_log_probs, W, b, clip_eps):
+    """Task 38 — the gradient of PPO's clipped surrogate for the softmax policy of Task 35 (claim P25, then S11g).
+
+    r_i = exp(log π(a_i|s_i) − old_log_probs_i),  L = (1/N) Σ min(r_i A_i, clip(r_i, 1 − ε, 1 + ε) A_i),
+    ∇L = (1/N) Σ [unclipped term picked] r_i A_i (e_{a_i} − π_i) (s_i, 1): picked when A > 0 and r < 1 + ε,
+    or A < 0 and r > 1 − ε.  Return (grad_W, grad_b).
+    """
+    raise NotImplementedError("Task 38: implement ppo_clip_gradient (claim P25)")
+
+
+# -- Transformer encoder layers, post-LN and pre-LN (S10) ---------------------------------------------
+
+
+def transformer_layer_forward(x, params, nhead, norm_first):
+    """Task 32 — torch.nn.TransformerEncoderLayer(d, nhead, f, dropout=0, batch_first=True) (claim P19, then S10).
+
+    x (batch, seq, d); params keyed by state_dict names.  SA(x) = concat_j softmax(Q_j K_jᵀ/√d_k) V_j W_Oᵀ + b_O
+    with [W_Q; W_K; W_V] = self_attn.in_proj_weight, d_k = d/nhead; FF(u) = relu(u W_1ᵀ + b_1) W_2ᵀ + b_2;
+    LN(z) = g ⊙ (z − μ)/√(var + 1e-5) + b (biased variance).
+        post-LN (norm_first False): u = LN_1(x + SA(x)),  y = LN_2(u + FF(u))
+        pre-LN  (norm_first True):  u = x + SA(LN_1(x)),  y = u + FF(LN_2(u))
+    """
+    raise NotImplementedError("Task 32: implement transformer_layer_forward (claim P19)")
+
+
+def transformer_stack_forward(x, layers, final_norm, nhead, norm_first):
+    """Task 32 — h_0 = x, h_l = layer_l(h_{l−1}); return (h_0 … h_L stacked (L + 1, batch, seq, d), output) with
+    output = LN_final(h_L) when final_norm = {'weight', 'bias'}, h_L when it is None (claim P19)."""
+    raise NotImplementedError("Task 32: implement transformer_stack_forward (claim P19)")
+
+
+def transformer_layer_backward(x, params, nhead, norm_first, grad_output):
+    """Task 33 — for L = Σ⟨grad_output, y⟩ return (∂L/∂x, {name: ∂L/∂p}) (claim P20, then S10).
+
+    Through the softmax, ∂L/∂S = A ⊙ (∂L/∂A − rowsum(A ⊙ ∂L/∂A)); through LN,
+    ∂L/∂z = (ĝ − mean(ĝ) − ẑ·mean(ĝ ⊙ ẑ))/s with ĝ = g ⊙ ∂L/∂y; a residual adds the incoming gradient.
+    """
+    raise NotImplementedError("Task 33: implement transformer_layer_backward (claim P20)")
+
+
+def transformer_stack_backward(x, layers, final_norm, nhead, norm_first, grad_output):
+    """Task 33 — (∂L/∂h_0 … ∂L/∂h_L stacked, [per-layer {name: ∂L/∂p}], final-norm gradients or None) (claim P20)."""
+    raise NotImplementedError("Task 33: implement transformer_stack_backward (claim P20)")
+
+
+def transformer_block_jacobians(x, params, nhead, norm_first):
+    """Task 34 — for one sequence x (seq, d): (∂u/∂x, ∂y/∂u), each (seq·d, seq·d), token-major (claim P21, S10a).
+
+    pre-LN: I + J_sublayer(LN z)·J_LN(z) (an identity path); post-LN: J_LN(z + sublayer z)·(I + J_sublayer(z)).
+    """
+    raise NotImplementedError("Task 34: implement transformer_block_jacobians (claim P21)")

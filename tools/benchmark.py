@@ -6,7 +6,8 @@ Prints ratios, asserts nothing: speed is measured here, never in a test.
 Both sides run the same float64 problems (an MLP of L = 64 layers, width 256,
 batch 64; a tanh RNN over T = 256 steps, hidden 128, batch 32); each time is the
 best of --repeats runs of forward + backward.  Then clipping by global norm of 10^7
-float32 entries in 100 tensors, in place, against torch.nn.utils.clip_grad_norm_.
+float32 entries in 100 tensors, in place, against torch.nn.utils.clip_grad_norm_; and a
+12-layer pre-LN Transformer stack (d = 64, seq 32, batch 8) against torch autograd.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def main() -> None:
     mlp(args.repeats)
     recurrent(args.repeats)
     clipping(args.repeats)
+    transformer(args.repeats)
 
 
 def mlp(repeats: int) -> None:
@@ -158,6 +160,68 @@ def clipping(repeats: int) -> None:
     print(f"  reference clip_grad_norm_ (overflow-safe)   {t_ref * 1e3:7.2f} ms")
     print(f"  torch.nn.utils.clip_grad_norm_              {t_torch * 1e3:7.2f} ms")
     print(f"  ratio reference / torch = {t_ref / t_torch:.2f}")
+
+
+
+def transformer(repeats: int) -> None:
+    """A 12-layer Transformer encoder stack (d = 64, 4 heads, f = 256, seq 32, batch 8, final LayerNorm), forward +
+    backward in float64: the reference against torch autograd through prebuilt nn.TransformerEncoderLayer modules
+    on one thread; then the reference's cost against depth.  For a like-for-like ratio give numpy one thread too
+    (OPENBLAS_NUM_THREADS=1): on a busy 2-core machine its BLAS threads otherwise make the time vary fourfold."""
+    import torch
+
+    from spec_tests.transformer_cases import xiong_layer
+
+    d, nhead, f, seq, batch = 64, 4, 256, 32, 8
+    rng = np.random.default_rng(0)
+
+    def problem(depth):
+        layers = [xiong_layer(rng, d, f) for _ in range(depth)]
+        for p in layers:  # W_Q, W_K ≠ 0: a non-uniform softmax, as after training
+            p["self_attn.in_proj_weight"] = rng.standard_normal((3 * d, d)) / np.sqrt(d)
+        return (rng.standard_normal((batch, seq, d)), layers, {"weight": np.ones(d), "bias": np.zeros(d)},
+                rng.standard_normal((batch, seq, d)))
+
+    x, layers, final, grad_output = problem(12)
+    t_ref = best_time(lambda: reference.transformer_stack_backward(x, layers, final, nhead, True, grad_output), repeats)
+    modules = []
+    for p in layers:
+        module = torch.nn.TransformerEncoderLayer(d, nhead, f, dropout=0.0, batch_first=True, norm_first=True,
+                                                  dtype=torch.float64)
+        module.load_state_dict({k: torch.from_numpy(v) for k, v in p.items()})
+        modules.append(module)
+    norm = torch.nn.LayerNorm(d, dtype=torch.float64)
+    x_t, g_t = torch.from_numpy(x), torch.from_numpy(grad_output)
+
+    def torch_backward():
+        h = x_t.clone().requires_grad_(True)
+        hidden = [h]
+        for module in modules:
+            hidden.append(module(hidden[-1]))
+            hidden[-1].retain_grad()
+        norm(hidden[-1]).backward(g_t)
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        t_torch = best_time(torch_backward, repeats)
+    finally:
+        torch.set_num_threads(threads)
+    print()
+    print(f"pre-LN Transformer stack, L = 12, d = {d}, {nhead} heads, f = {f}, seq {seq}, batch {batch}, float64, "
+          "forward + backward:")
+    print(f"  reference transformer_stack_backward     {t_ref * 1e3:7.2f} ms")
+    print(f"  torch autograd (1 thread)                {t_torch * 1e3:7.2f} ms")
+    print(f"  ratio reference / torch = {t_ref / t_torch:.2f}")
+    print("reference cost against depth:")
+    base = None
+    for depth in (3, 6, 12, 24):
+        x, layers, final, grad_output = problem(depth)
+        args = (x, layers, final, nhead, True, grad_output)
+        t = best_time(lambda args=args: reference.transformer_stack_backward(*args), max(2, repeats // 2))
+        base = base or t / depth
+        print(f"  L = {depth:3d}: {t * 1e3:8.2f} ms   {t / depth * 1e3:6.2f} ms/layer   "
+              f"(per-layer time / that at L = 3: {t / depth / base:.2f})")
 
 
 if __name__ == "__main__":

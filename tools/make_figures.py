@@ -277,11 +277,153 @@ def warmup_against_update_norms() -> Path:
     return _save(fig, "warmup_against_update_norms.png")
 
 
+def layer_norm_singular_values() -> Path:
+    """The singular values of LayerNorm's Jacobian (gain 1, d = 8, ε = 1e-5) against the input's spread σ,
+    from the reference's layer_norm_jacobian: 1/s (d − 2 of them), ε/s³ (along x̂) and 0 (along 1), with
+    s = √(σ² + ε); all of them at most 1/√ε ≈ 316 (S15a, S15c, S15d)."""
+    d, eps = 8, 1e-5
+    z = np.random.default_rng(0).standard_normal(d)
+    z = (z - z.mean()) / z.std()  # spread exactly 1, so x = 3 + σ·z has spread σ
+    spreads = np.logspace(-6, 2, 161)
+    values = np.array([np.linalg.svd(reference.layer_norm_jacobian(3 + sigma * z, np.ones(d), np.zeros(d), eps),
+                                     compute_uv=False) for sigma in spreads])
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    ax.loglog(spreads, values[:, 0], lw=2.5, label="1/s (d − 2 singular values): ‖J‖")
+    ax.loglog(spreads, values[:, d - 2], lw=2, label="ε/s³ (along x̂)")
+    ax.loglog(spreads, np.maximum(values[:, d - 1], 1e-12), ":", label="0 (along 1; shown at the rounding floor)")
+    ax.axhline(1 / np.sqrt(eps), color="k", lw=0.8, ls="--", label="bound max|g|/√ε ≈ 316")
+    ax.axvline(np.sqrt(eps), color="grey", lw=0.5)
+    ax.text(np.sqrt(eps) * 1.3, 1e-3, "σ = √ε", fontsize=8, color="grey")
+    ax.set_ylim(1e-12, 1e3)
+    ax.set_xlabel("spread σ of the input (standard deviation of its entries)")
+    ax.set_ylabel("singular value of J = ∂LN(x)/∂x")
+    ax.set_title(f"LayerNorm Jacobian, gain 1, d = {d}, ε = {eps:g} (reference)")
+    ax.legend(fontsize=8, loc="lower left")
+    return _save(fig, "layer_norm_singular_values.png")
+
+
+def policy_gradient_against_advantage_scale() -> Path:
+    """S11: the softmax estimate's norm against the advantages' scale (N = 64, K = 4, d = 8, seed 0): raw,
+    normalised (P24) and clipped by global norm 1 (S12); and the near-deterministic policy of S11h."""
+    rng = np.random.default_rng(0)
+    states, W, b = rng.standard_normal((64, 8)), 0.3 * rng.standard_normal((4, 8)), np.zeros(4)
+    actions, base = rng.integers(0, 4, 64), rng.standard_normal(64)
+    scales = np.logspace(-3, 9, 49)
+    sharp = b.copy()
+    sharp[0] = 30.0  # a near-deterministic policy, every action 0 taken (S11h)
+
+    def size(grads):
+        return float(np.sqrt(sum(np.sum(g**2) for g in grads)))
+
+    raw, normalised, clipped, deterministic = [], [], [], []
+    for c in scales:
+        grads = reference.softmax_policy_gradient(states, actions, c * base, W, b)
+        raw.append(size(grads))
+        normalised.append(size(reference.softmax_policy_gradient(
+            states, actions, reference.normalise_advantages(c * base + 5.0 * c), W, b)))
+        clipped.append(size(reference.clip_grad_norm(list(grads), 1.0)[0]))
+        deterministic.append(size(reference.softmax_policy_gradient(states, np.zeros(64, dtype=np.int64), c * base,
+                                                                    W, sharp)))
+    pi = reference.policy_gradient.softmax_probabilities(states @ W.T + b)
+    largest = float(np.max(np.linalg.norm(np.eye(4)[actions] - pi, axis=1) * np.sqrt(np.sum(states**2, axis=1) + 1)))
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.loglog(scales, raw, label="raw advantages c·A: linear in c (S11a)")
+    ax.loglog(scales, normalised, label="normalised (c·A + 5c − mean)/std (S11e)")
+    ax.loglog(scales, clipped, "--", label="raw, then clip_grad_norm to 1 (S12a)")
+    ax.loglog(scales, deterministic, ":", label="raw, near-deterministic policy (S11h)")
+    ax.axhline(largest, color="k", lw=0.8, label="max_i ||∇log π_i||: the bound of S11f")
+    ax.set_xlabel("advantage scale c")
+    ax.set_ylabel("||(∂/∂W, ∂/∂b)||")
+    ax.set_title("softmax REINFORCE estimate against the advantages' scale")
+    ax.legend(fontsize=8)
+    return _save(fig, "policy_gradient_against_advantage_scale.png")
+
+
+def residual_gradient_against_depth() -> Path:
+    """S14: log10(||∂L/∂h_0|| / ||∂L/∂h_L||) against depth L for the same He-initialised relu branches (width 16,
+    branch width 16, zero biases; mean over seeds 0..3 of the log): stacked without skips, residual with α = 1,
+    residual with α/L (α = 1), and ReZero (α = 0); J_F = a·I with a = 0.1 for S14d's (1 + a)^L."""
+    width, depths, seeds = 16, [1, 2, 4, 8, 16, 32, 64, 128, 256], range(4)
+
+    def plain_ratio(branches, x, g0):
+        """No skip path: h_l = F_l(h_{l-1}); the gradient through J_F_l = J_l − I at the plain stack's own states."""
+        states, g = [x], g0
+        for branch in branches:
+            states.append(reference.residual_forward(states[-1][None, :], [branch], [1.0], "relu")[-1][0] - states[-1])
+        for branch, h in zip(reversed(branches), reversed(states[:-1])):
+            g = g @ (reference.residual_block_jacobians(h, [branch], [1.0], "relu")[0] - np.eye(width))
+        return np.log10(np.linalg.norm(g) / np.linalg.norm(g0))
+
+    curves = {"no skip: h_l = F_l(h_(l-1))": [], "residual, α = 1": [], "residual, α/L (α = 1)": [],
+              "ReZero / SkipInit (α = 0)": []}
+    for L in depths:
+        per_seed = {name: [] for name in curves}
+        for seed in seeds:
+            branches, _ = reference.residual_init(width, width, L, "plain", seed)
+            rng = np.random.default_rng([seed, L])
+            x, g0 = rng.standard_normal(width), rng.standard_normal(width)
+            per_seed["no skip: h_l = F_l(h_(l-1))"].append(plain_ratio(branches, x, g0))
+            for name, alpha in (("residual, α = 1", 1.0), ("residual, α/L (α = 1)", 1.0 / L),
+                                ("ReZero / SkipInit (α = 0)", 0.0)):
+                g = reference.residual_backward(x[None, :], branches, [alpha] * L, "relu", g0[None, :]).hidden[0]
+                per_seed[name].append(np.log10(np.linalg.norm(g) / np.linalg.norm(g0)))
+        for name in curves:
+            with np.errstate(divide="ignore"):
+                curves[name].append(float(np.mean(per_seed[name])))
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for (name, values), style in zip(curves.items(), ("o-", "s-", "^-", "v-")):
+        ax.plot(depths, values, style, label=name)
+    ax.plot(depths, [L * np.log10(1.1) for L in depths], "k:", label="J_F = 0.1·I: (1.1)^L (S14d)")
+    ax.set_xscale("log", base=2)
+    ax.set_ylim(-40, 40)
+    ax.set_xlabel("depth L (blocks)")
+    ax.set_ylabel("log10 ||∂L/∂h_0|| / ||∂L/∂h_L||")
+    ax.set_title(f"the same relu branches (width {width}), mean of {len(seeds)} seeds")
+    ax.legend(fontsize=8)
+    print("residual_gradient_against_depth:", {name: [round(v, 2) for v in values] for name, values in curves.items()})
+    return _save(fig, "residual_gradient_against_depth.png")
+
+
+
+def transformer_gradients_across_layers() -> Path:
+    """S10b, S10c: ||∂L/∂W_2^(l)|| (linear2.weight) against the layer l, pre-LN (with a final LayerNorm) and
+    post-LN, at Xiong et al.'s initialisation (W_Q = W_K = 0, Xavier-uniform, d = 8, 2 heads, f = 16, seq 4,
+    batch 4), L = 8 and 32: the geometric mean over seeds 0..7 and the band from the least to the largest seed."""
+    from spec_tests.transformer_cases import xiong_layer
+
+    d, f = 8, 16
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for ax, depth in zip(axes, (8, 32)):
+        for norm_first, colour, label in ((True, "C0", "pre-LN"), (False, "C3", "post-LN")):
+            norms = []
+            for seed in SEEDS:
+                rng = np.random.default_rng(seed)
+                layers = [xiong_layer(rng, d, f) for _ in range(depth)]
+                x = rng.standard_normal((4, 4, d))
+                c = rng.standard_normal(x.shape)
+                final = {"weight": np.ones(d), "bias": np.zeros(d)} if norm_first else None
+                grads = reference.transformer_stack_backward(x, layers, final, 2, norm_first, c)
+                norms.append([np.linalg.norm(g["linear2.weight"]) for g in grads.layers])
+            logs = np.log10(norms)
+            l = np.arange(1, depth + 1)
+            ax.plot(l, logs.mean(axis=0), color=colour, lw=2, label=f"{label}, geometric mean of 8 seeds")
+            ax.fill_between(l, logs.min(axis=0), logs.max(axis=0), color=colour, alpha=0.15,
+                            label=f"{label}, least to largest seed")
+        ax.set_title(f"L = {depth} layers")
+        ax.set_xlabel("layer l (1 = next to the input)")
+    axes[0].set_ylabel("log10 ||∂L/∂W_2^(l)||  (linear2.weight)")
+    axes[0].legend(fontsize=8)
+    fig.suptitle("Transformer encoder at Xiong et al.'s initialisation, d = 8 (reference)")
+    return _save(fig, "transformer_gradients_across_layers.png")
+
+
 def main() -> list[Path]:
     FIGURES.mkdir(parents=True, exist_ok=True)
     return [per_layer_gradient_norms(), end_to_end_singular_values(), straddling_spectrum(),
             rnn_gradient_through_time(), rnn_against_lstm(), lstm_direct_against_full(),
-            clipping_in_training(), initialisation_across_depth(), warmup_against_update_norms()]
+            clipping_in_training(), initialisation_across_depth(), warmup_against_update_norms(),
+            layer_norm_singular_values(), policy_gradient_against_advantage_scale(),
+            residual_gradient_against_depth(), transformer_gradients_across_layers()]
 
 
 if __name__ == "__main__":
