@@ -70,15 +70,32 @@ def assert_log_at_least(log_lhs: float, log_rhs: float, slack: float, what: str,
         )
 
 
+def _distinguishing(*numbers: float) -> list[str]:
+    """The numbers with 6 significant digits, or as many more as it takes (up to 17) to tell apart
+    those that differ: '2e+06 is outside [2e+06, 2e+06]' says nothing."""
+    for digits in range(6, 18):
+        texts = [f"{x:.{digits}g}" for x in numbers]
+        if all(texts[i] != texts[j] for i in range(len(numbers)) for j in range(i) if numbers[i] != numbers[j]):
+            return texts
+    return texts
+
+
 def assert_in_interval(value: float, low: float, high: float, what: str, hint: str = "") -> None:
-    """low ≤ value ≤ high; the miss is reported relative to the interval's half-width."""
+    """low ≤ value ≤ high; the miss is reported relative to the interval's half-width (or, for an
+    interval with one infinite end, to the size of the end that was missed)."""
     __tracebackhide__ = True
     if not low <= value <= high:
-        miss = (low - value) if value < low else (value - high)
+        missed_end = low if not value >= low else high
+        miss = abs(value - missed_end)
         half_width = (high - low) / 2
-        with np.errstate(over="ignore", invalid="ignore"):
-            relative = (f", {np.float64(miss) / np.float64(half_width):.2g} × the interval's half-width"
-                        if half_width > 0 and np.isfinite(miss) else "")
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            if np.isfinite(half_width) and half_width > 0 and np.isfinite(miss):
+                relative = f", {np.float64(miss) / np.float64(half_width):.2g} × the interval's half-width"
+            elif np.isfinite(missed_end) and missed_end != 0 and np.isfinite(miss):
+                relative = f", {np.float64(miss) / abs(np.float64(missed_end)):.2g} × the size of that end"
+            else:
+                relative = ""
+        value_text, low_text, high_text = _distinguishing(value, low, high)
         raise AssertionError(
-            f"{what}: {value:.6g} is outside [{low:.6g}, {high:.6g}] by {miss:.3g}{relative}" + _hint(hint)
+            f"{what}: {value_text} is outside [{low_text}, {high_text}] by {miss:.3g}{relative}" + _hint(hint)
         )

@@ -73,15 +73,27 @@ class LayerNormCase:
         return LayerNormInput(x, gain, bias, float(self.eps), rng.standard_normal(shape))
 
 
+WIDE_SHARE = 0.3  # of the draws, d from max_features + 1 to wide_features (the others d ≤ max_features)
+
+
 @st.composite
 def layer_norm_cases(draw, min_features: int = 1, max_features: int = 8, batched: bool = True,
-                     gains=GAINS, zero_eps: bool = True) -> LayerNormCase:
-    """The spread ranges from 10⁻⁴·√ε to 10⁴·√ε (log-uniform), so every regime of s = √(var + ε) is
+                     gains=GAINS, zero_eps: bool = True, wide_features: int = 64) -> LayerNormCase:
+    """d is mostly small (min_features to max_features, each about equally often), but 30% of the draws
+    have a wide layer, d from max_features + 1 to wide_features (each about equally often; none if
+    wide_features ≤ max_features): an implementation that changes its formula past some width (say
+    the unbiased variance only for d ≥ 9) is drawn on both sides of it.  Shrinks towards small d.
+
+    The spread ranges from 10⁻⁴·√ε to 10⁴·√ε (log-uniform), so every regime of s = √(var + ε) is
     drawn: near-constant inputs (s ≈ √ε, where ‖J‖ ≈ max|g|/√ε is near its bound), the crossover, and
     spreads that dwarf ε.  A quarter of the draws (if zero_eps) have ε = 0 with a spread in [1e-6, 1e3]
     (and d ≥ 2: a constant example has no x̂ without ε).  The offset is up to 100 times the scale."""
     eps_zero = zero_eps and draw(uniform(0, 1)) < 0.25
-    features = draw(spread_integers(max(min_features, 2 if eps_zero else 1), max_features))
+    wide = wide_features > max_features and draw(uniform(0, 1)) >= 1 - WIDE_SHARE  # u = 0 (the shrink target): narrow
+    if wide:
+        features = draw(spread_integers(max_features + 1, wide_features))
+    else:
+        features = draw(spread_integers(max(min_features, 2 if eps_zero else 1), max_features))
     if eps_zero:
         eps, spread = 0.0, draw(log_uniform(1e-6, 1e3))
     else:
@@ -90,8 +102,13 @@ def layer_norm_cases(draw, min_features: int = 1, max_features: int = 8, batched
     scale = spread + np.sqrt(eps)
     offset = draw(uniform(-1, 1)) * scale * draw(log_uniform(1e-2, 1e2))
     batch = draw(uniform_choice([(), (2,), (2, 3)])) if batched else ()
-    return LayerNormCase(seed=draw(seeds), features=features, batch=batch, spread=float(spread),
-                         offset=float(offset), eps=float(eps), gain=draw(uniform_choice(gains)))
+    return LayerNormCase(seed=draw(seeds), features=features, batch=batch, spread=_short(spread),
+                         offset=_short(offset), eps=_short(eps), gain=draw(uniform_choice(gains)))
+
+
+def _short(value) -> float:
+    """value to 6 significant digits: the case's repr (which rebuilds it) stays short enough for a report line."""
+    return float(f"{float(value):.6g}")
 
 
 # -- the spec's own definitions ---------------------------------------------------------------

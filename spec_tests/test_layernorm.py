@@ -28,6 +28,16 @@ def spectral_slack(J, tolerance) -> float:
     return float(np.linalg.norm(tolerance)) + 4 * d * EPS * float(np.linalg.norm(J, 2)) + 1e-300
 
 
+def assert_within_case(actual, expected, bound, what: str, case, hint: str = "") -> None:
+    """assert_within, its first line (the one a report shows) naming the case after the problem."""
+    __tracebackhide__ = True
+    try:
+        assert_within(actual, expected, bound, what, hint=hint)
+    except AssertionError as error:
+        first, newline, rest = str(error).partition("\n")
+        raise AssertionError(f"{first} at {case!r}{newline}{rest}") from None
+
+
 # -- the protocol -------------------------------------------------------------------------
 
 
@@ -36,10 +46,10 @@ def spectral_slack(J, tolerance) -> float:
 def test_layer_norm_forward_normalises_the_last_axis_with_biased_variance_and_eps_inside_the_root(impl, case):
     c = case.build()
     y = impl.layer_norm_forward(c.x, c.gain, c.bias, c.eps)
-    assert_within(y, ln.forward(c.x, c.gain, c.bias, c.eps), ln.forward_tolerance(c.x, c.gain, c.bias, c.eps),
-                  "y = g ⊙ (x − μ)/√(var + ε) + b over the last axis",
-                  hint="var is biased (divide by d, not d − 1) and ε goes inside the square root, as in "
-                       "torch.nn.functional.layer_norm")
+    assert_within_case(y, ln.forward(c.x, c.gain, c.bias, c.eps), ln.forward_tolerance(c.x, c.gain, c.bias, c.eps),
+                       "y = g ⊙ (x − μ)/√(var + ε) + b over the last axis", case,
+                       hint="var is biased (divide by d, not d − 1) and ε goes inside the square root, as in "
+                            "torch.nn.functional.layer_norm")
 
 
 @claim("P17")
@@ -53,11 +63,11 @@ def test_layer_norm_backward_is_the_vector_jacobian_product(impl, case):
                   - x_hat * (g_hat * x_hat).mean(axis=-1, keepdims=True)) / s
     leading = tuple(range(c.x.ndim - 1))
     tol_x, tol_gain, tol_bias = ln.backward_tolerances(c.x, c.gain, c.eps, c.grad_output)
-    assert_within(grad_x, expected_x, tol_x, "∂L/∂x = (1/s)(ĝ − mean(ĝ) − x̂ · mean(ĝ ⊙ x̂)), ĝ = g ⊙ ∂L/∂y",
-                  hint="the mean term comes from μ's dependence on x, the x̂ term from s's")
-    assert_within(grad_gain, (c.grad_output * x_hat).sum(axis=leading), tol_gain,
-                  "∂L/∂g = Σ_batch ∂L/∂y ⊙ x̂ (summed over every leading axis)")
-    assert_within(grad_bias, c.grad_output.sum(axis=leading), tol_bias, "∂L/∂b = Σ_batch ∂L/∂y")
+    assert_within_case(grad_x, expected_x, tol_x, "∂L/∂x = (1/s)(ĝ − mean(ĝ) − x̂ · mean(ĝ ⊙ x̂)), ĝ = g ⊙ ∂L/∂y",
+                       case, hint="the mean term comes from μ's dependence on x, the x̂ term from s's")
+    assert_within_case(grad_gain, (c.grad_output * x_hat).sum(axis=leading), tol_gain,
+                       "∂L/∂g = Σ_batch ∂L/∂y ⊙ x̂ (summed over every leading axis)", case)
+    assert_within_case(grad_bias, c.grad_output.sum(axis=leading), tol_bias, "∂L/∂b = Σ_batch ∂L/∂y", case)
 
 
 @claim("P18")
@@ -65,9 +75,9 @@ def test_layer_norm_backward_is_the_vector_jacobian_product(impl, case):
 def test_layer_norm_jacobian_is_diag_g_over_s_times_centring_minus_x_hat_outer_x_hat_over_d(impl, case):
     c = case.build()
     J = impl.layer_norm_jacobian(c.x, c.gain, c.bias, c.eps)
-    assert_within(J, ln.jacobian(c.x, c.gain, c.eps), ln.jacobian_tolerance(c.x, c.gain, c.eps),
-                  "J = ∂y/∂x = diag(g)·(1/s)·(P − x̂x̂ᵀ/d), P = I − 11ᵀ/d",
-                  hint="row i is output i (J[i, j] = ∂y_i/∂x_j), so the gain scales rows")
+    assert_within_case(J, ln.jacobian(c.x, c.gain, c.eps), ln.jacobian_tolerance(c.x, c.gain, c.eps),
+                       "J = ∂y/∂x = diag(g)·(1/s)·(P − x̂x̂ᵀ/d), P = I − 11ᵀ/d", case,
+                       hint="row i is output i (J[i, j] = ∂y_i/∂x_j), so the gain scales rows")
 
 
 # -- S15: what LayerNorm does to the Jacobian -----------------------------------------------

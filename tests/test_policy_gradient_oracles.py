@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 
 import reference
 from adapters import torch_autograd
-from spec_tests.policy_cases import SoftmaxCase, SoftmaxGradient, softmax_cases
+from spec_tests.policy_cases import SoftmaxCase, SoftmaxGradient, advantage_cases, gaussian_cases, softmax_cases
+from tests.strategy_draws import draws
 
 RNG = np.random.default_rng(20240611)
 STATES, W, B = RNG.standard_normal((5, 3)), RNG.standard_normal((4, 3)), RNG.standard_normal(4)
@@ -153,3 +154,17 @@ def test_s11f_tight_draws_come_near_the_bound_max_score():
 
     share, largest = _shares(cases, ratio)
     assert share >= 0.3 and largest <= 1 + 1e-12, (share, largest)
+
+
+def test_the_strategies_draw_large_batches_and_plain_advantages_often():
+    """Of 100 derandomised draws (measured, hypothesis 6.170): N > 16 in 18 advantage cases and 29 softmax and
+    29 Gaussian ones (up to 286–297; N ≤ 8 in 71–82), so a formula that changes for large N (the N − 1 std past
+    N = 16, say) meets one within a dozen draws; the advantages are well-conditioned (|offset| ≤ 10 standard
+    deviations) in 86, with offset 0 and scale 1 in 19, and 14 have a common offset that dwarfs the spread."""
+    advantages = draws(advantage_cases(), 100)
+    for cases in (advantages, draws(softmax_cases(), 100), draws(gaussian_cases(), 100)):
+        sizes = [c.N for c in cases]
+        assert sum(n > 16 for n in sizes) >= 10 and max(sizes) >= 200 and sum(n <= 8 for n in sizes) >= 50, sizes
+    plain = sum(c.offset == 0 and c.scale == 1 for c in advantages)
+    conditioned = sum(abs(c.offset) <= 10 for c in advantages)
+    assert plain >= 8 and 50 <= conditioned <= 92, (plain, conditioned)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import reference
@@ -27,6 +27,7 @@ from spec_tests.residual_cases import (
 )
 from spec_tests.test_residual import scaled_residual_networks
 from tests.finite_differences import FD_RTOL, FD_STEP
+from tests.strategy_draws import draws as sample
 
 torch_autograd = pytest.importorskip("adapters.torch_autograd")
 
@@ -230,16 +231,7 @@ DRAWS = 60
 
 
 def _draws(strategy, n: int = DRAWS) -> list:
-    out = []
-
-    @settings(max_examples=n, database=None, derandomize=True, phases=[Phase.generate], deadline=None,
-              suppress_health_check=list(HealthCheck))
-    @given(case=strategy)
-    def collect(case):
-        out.append(case)
-
-    collect()
-    return out
+    return sample(strategy, n)
 
 
 def _log_gaps(net):

@@ -13,7 +13,7 @@ import collections
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, Phase, find, given, settings
+from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
 
 import reference
@@ -25,6 +25,7 @@ from spec_tests.networks import (
     random_networks,
 )
 from spec_tests.spread import uniform, uniform_choice
+from tests.strategy_draws import draws as sample
 
 NEAR = np.log(1.5)  # near-tight: the bound within a factor 1.5 of the measured norm
 DRAWS = 100
@@ -38,17 +39,7 @@ S1B_GROWTH = st.one_of(growth_networks(square=True), growth_networks(narrowing=T
 
 
 def draws(strategy, n: int = DRAWS) -> list:
-    """n derandomised draws of the strategy, as its spec test sees them."""
-    out = []
-
-    @settings(max_examples=n, database=None, derandomize=True, phases=[Phase.generate], deadline=None,
-              suppress_health_check=list(HealthCheck))
-    @given(case=strategy)
-    def collect(case):
-        out.append(case)
-
-    collect()
-    return out
+    return sample(strategy, n)
 
 
 def log_norms(net) -> np.ndarray:

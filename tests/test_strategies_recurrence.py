@@ -24,7 +24,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, find, given, settings
+from hypothesis import HealthCheck, find, settings
 from hypothesis import strategies as st
 
 import reference
@@ -39,6 +39,7 @@ from spec_tests.sequences import (
     saturated_recurrences,
     spectral_recurrences,
 )
+from tests.strategy_draws import draws as sample
 
 NEAR = np.log(1.5)  # near-tight: the bound is within 1.5× of the measured value
 DRAWS = 120
@@ -48,17 +49,8 @@ SEARCH = settings(max_examples=200, derandomize=True, database=None, deadline=No
                   suppress_health_check=list(HealthCheck))
 
 
-def draws(strategy, count: int = DRAWS) -> list:
-    """The first `count` distinct examples hypothesis generates from the strategy, derandomised."""
-    out = []
-
-    @settings(SAMPLING, max_examples=count)
-    @given(strategy)
-    def collect(case):
-        out.append(case)
-
-    collect()
-    return out
+def draws(strategy, n: int = DRAWS) -> list:
+    return sample(strategy, n)
 
 
 def jacobian_through_time(r) -> np.ndarray:

@@ -10,6 +10,7 @@ import reference
 from reference.validation import ArgumentTypeError
 from spec_tests import test_transformer
 from spec_tests.iut import load_implementation
+from tests.strategy_draws import draws as sample
 
 
 @pytest.fixture(autouse=True)
@@ -177,18 +178,6 @@ def test_bad_block_jacobian_input_is_refused_by_name(name):
         reference.transformer_block_jacobians(args["x"], args["params"], args["nhead"], args["norm_first"])
 
 
-def _draws(strategy, n):
-    from hypothesis import HealthCheck, Phase, given, settings
-    out = []
-
-    @settings(max_examples=n, database=None, derandomize=True, phases=[Phase.generate], deadline=None,
-              suppress_health_check=list(HealthCheck))
-    @given(case=strategy)
-    def collect(case):
-        out.append(case)
-
-    collect()
-    return out
 
 
 def _attention_weights(case):
@@ -206,7 +195,7 @@ def test_p21_and_s10a_draws_reach_peaked_and_flat_attention():
     Jacobian near 0) and 30 a nearly uniform one (max weight ≤ 1.5/seq: the Jacobian near its largest).
     Required: a fifth of the draws each way, and both norm placements each way."""
     from spec_tests.transformer_cases import transformer_cases
-    cases = [c for c in _draws(transformer_cases(max_batch=1), 60) if c.seq >= 2]
+    cases = [c for c in sample(transformer_cases(max_batch=1), 60) if c.seq >= 2]
     peaked = [c for c in cases if _attention_weights(c).max(axis=-1).max() >= 0.9]
     flat = [c for c in cases if _attention_weights(c).max(axis=-1).min() <= 1.5 / c.seq]
     assert len(peaked) >= 12 and len(flat) >= 12, (len(cases), len(peaked), len(flat))
