@@ -36,14 +36,6 @@ from .gated import (
     lstm_forward,
     lstm_step_jacobians,
 )
-from .mlp import (
-    MLPForward,
-    MLPGradients,
-    end_to_end_jacobian,
-    mlp_backward,
-    mlp_forward,
-    mlp_layer_jacobians,
-)
 from .initialisation import (
     calculate_gain,
     fans,
@@ -54,13 +46,21 @@ from .initialisation import (
     xavier_normal,
     xavier_uniform,
 )
+from .layernorm import layer_norm_backward, layer_norm_forward, layer_norm_jacobian
+from .mlp import (
+    MLPForward,
+    MLPGradients,
+    end_to_end_jacobian,
+    mlp_backward,
+    mlp_forward,
+    mlp_layer_jacobians,
+)
 from .policy_gradient import (
     gaussian_policy_gradient,
     normalise_advantages,
     ppo_clip_gradient,
     softmax_policy_gradient,
 )
-from .layernorm import layer_norm_backward, layer_norm_forward, layer_norm_jacobian
 from .residual import (
     RESIDUAL_INITS,
     ResidualGradients,
@@ -70,20 +70,20 @@ from .residual import (
     residual_init,
 )
 from .rnn import RNNForward, RNNGradients, rnn_backward, rnn_forward, rnn_step_jacobians
+from .schedules import sgd_step, warmup_cosine_schedule, warmup_schedule
+from .spectra import (
+    largest_singular_value,
+    per_layer_gradient_norms,
+    singular_values,
+    smallest_singular_value,
+    spectral_radius,
+)
 from .transformer import (
     transformer_block_jacobians,
     transformer_layer_backward,
     transformer_layer_forward,
     transformer_stack_backward,
     transformer_stack_forward,
-)
-from .schedules import sgd_step, warmup_cosine_schedule, warmup_schedule
-from .spectra import (
-    per_layer_gradient_norms,
-    largest_singular_value,
-    singular_values,
-    smallest_singular_value,
-    spectral_radius,
 )
 
 __all__ = [

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import as_float_array, check_non_negative, common_float_dtype, read_array
+from .validation import as_float_array, check_non_negative, common_float_dtype
 
 
 def _check(x, gain, bias, eps, min_ndim: int = 1, ndim: int | None = None):

@@ -22,12 +22,12 @@ from pathlib import Path
 
 import pytest
 
-from .iut import DEFAULT_TIMEOUT_S, parse_timeout
+from .iut import DEFAULT_TIMEOUT_S, parse_timeout, resolve_implementation_path
 from .reporting import SKIPPED, UNSOUND, ClaimResults, conformance_table
 
-NOTHING_CHECKED = 6  # as conftest.py's: pytest's own exit codes are 0–5
+NOTHING_CHECKED = 6  # as plugin.py's: pytest's own exit codes are 0–5
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,18 +43,25 @@ def main(argv: list[str] | None = None) -> int:
                         help="worker processes the implementation runs in: a number ≥ 1 or auto (default)")
     parser.add_argument("--impl-timeout", type=parse_timeout, default=DEFAULT_TIMEOUT_S,
                         help=f"seconds one call may take before its claim fails (default {DEFAULT_TIMEOUT_S:g}; 0: no limit)")
+    parser.add_argument("--report-json", default=None, metavar="PATH",
+                        help="also write the verdicts, versions and settings as JSON (spec_tests/report.schema.json)")
+    parser.add_argument("--report-md", default=None, metavar="PATH", help="also write the report as Markdown")
     args = parser.parse_args(argv)
 
     os.environ["GRADSPEC_PROFILE"] = args.profile or os.environ.get("GRADSPEC_PROFILE") or "ci"  # empty: unset
-    if args.impl.endswith(".py"):
-        from .iut import resolve_implementation_path  # from the caller's folder ($GRADSPEC_CALLER_DIR)
-
+    if args.impl.endswith(".py"):  # from the caller's folder ($GRADSPEC_CALLER_DIR)
         if resolve_implementation_path(args.impl).is_file():  # else loading names the path as given
             args.impl = str(resolve_implementation_path(args.impl))
+    # the installed package's own tests, whatever the folder: no ini file (the plugin sets what the spec needs),
+    # no conftest.py from the folders above the package, no cache written next to it
     pytest_args = [
-        str(ROOT / "spec_tests"), f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml"),
+        str(PACKAGE_DIR), f"--rootdir={PACKAGE_DIR.parent}", "-c", os.devnull, f"--confcutdir={PACKAGE_DIR}",
+        "-p", "spec_tests.plugin", "-p", "no:cacheprovider",
         "--impl", args.impl, "-q", "--tb=no", "--no-header", "-rN",
     ]
+    for option, value in (("--report-json", args.report_json), ("--report-md", args.report_md)):
+        if value:
+            pytest_args += [option, str(resolve_implementation_path(value))]  # from the caller's folder
     for claim_id in args.claim:
         pytest_args += ["--claim", claim_id]
     if args.keyword:

@@ -792,7 +792,7 @@ _CLAIMS = [
         "logit for the taken action exceeds every other by at least 30 (so 1 − π_a ≤ (K − 1)e⁻³⁰ < 4e-13) and "
         "advantages up to |A| = 1e9, ||(∂/∂W, ∂/∂b)|| ≤ max|A|·√2·(1 − π_a)·√(||s||² + 1) (S11b) — below 1e-3 "
         "for ||s|| ≤ 3.  The precise statement is linearity at a fixed policy (S11a).",
-        f"Seed S11 (informal version shown false); follows from S11b",
+        "Seed S11 (informal version shown false); follows from S11b",
         kind="counterexample",
     ),
     # -- Transformer encoder layers, post-LN against pre-LN (seed S10) ------------------------------------

@@ -1,7 +1,7 @@
-"""Known deviations of an implementation from the spec: expected_failures/NAME.toml.
+"""Known deviations of an implementation from the spec: spec_tests/expected_failures/NAME.toml.
 
 Each [[deviation]] names a spec test (optionally one parametrization, in brackets), the claim it
-asserts, the reason and the evidence.  conftest.py turns them into strict expected failures.
+asserts, the reason and the evidence.  The pytest plugin (spec_tests/plugin.py) turns them into strict expected failures.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-DEVIATIONS_DIR = Path(__file__).resolve().parent.parent / "expected_failures"
+DEVIATIONS_DIR = Path(__file__).resolve().parent / "expected_failures"  # package data, shipped in the wheel
 
 
 @dataclass(frozen=True)

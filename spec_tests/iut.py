@@ -33,7 +33,8 @@ from .isolation import RunState, UserInterrupt, Watchdog
 
 BUILTIN_IMPLEMENTATIONS = {
     "reference": "reference",
-    "torch": "adapters.torch_autograd",
+    "torch": "spec_tests.adapters.torch_autograd",
+    "jax": "spec_tests.adapters.jax_optax",  # the optional extra [jax]
 }
 IMPL_ENV_VAR = "GRADSPEC_IMPL"
 DEFAULT_TIMEOUT_S = 30.0

@@ -8,7 +8,7 @@ A claim's verdict, from the outcomes of its tests:
 * FAILED: a test failed.
 * BLOCKED (P2): a test failed, and it called a protocol function whose definition
   claim (P1–P12) failed too: fix that definition first; the failure may follow from it.
-* DEVIATES: a known deviation listed in expected_failures/ (a strict expected failure).
+* DEVIATES: a known deviation listed in spec_tests/expected_failures/ (a strict expected failure).
 * SKIPPED: every test was skipped; NOT RUN: deselected; PENDING: not yet specified.
 """
 
@@ -98,8 +98,9 @@ class ClaimResults:
             if report.skipped and hasattr(report, "wasxfail"):
                 outcome, reason = DEVIATES, report.wasxfail
             functions = tuple(properties.get("functions", ()))
+            test = properties.get("spec_test", report.nodeid)  # the same wherever the package lies
             for claim_id in claims:
-                self.outcomes[claim_id].append(TestOutcome(report.nodeid, outcome, reason, functions))
+                self.outcomes[claim_id].append(TestOutcome(test, outcome, reason, functions))
 
     def verdicts(self) -> list[ClaimVerdict]:
         result = []
@@ -195,7 +196,7 @@ def conformance_table(verdicts: list[ClaimVerdict], impl_name: str, warned: list
         if i == 0:
             lines.append("  ".join("-" * w for w in widths) + "  " + "-" * 9)
     sections = (("Failed claims:", FAILED, FAILED), ("Blocked claims (fix the failed definition first):", BLOCKED, FAILED),
-                ("Known deviations (expected_failures/):", DEVIATES, DEVIATES))
+                ("Known deviations (spec_tests/expected_failures/):", DEVIATES, DEVIATES))
     for heading, verdict, outcome in sections:
         chosen = [v for v in verdicts if v.verdict == verdict]
         if chosen:

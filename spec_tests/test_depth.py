@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from spec_tests import maths
@@ -109,6 +109,8 @@ def test_smallest_singular_values_above_c_make_the_input_gradient_at_least_c_to_
 @given(c=st.floats(1.5, 1e3), pairs=st.integers(1, 20),
        x=st.tuples(st.floats(-1e3, 1e3), st.floats(-1e3, 1e3)),
        grad=st.tuples(st.floats(-1e3, 1e3), st.floats(-1e3, 1e3)))
+# a subnormal gradient, run under every profile: XLA on CPU flushes subnormals to zero (expected_failures/jax.toml)
+@example(c=2.0, pairs=1, x=(0.0, 0.0), grad=(0.0, 1e-310))
 def test_layer_norms_above_one_do_not_imply_growth_diagonal_pairs_cancel(impl, c, pairs, x, grad):
     up, down = np.diag([c, 1 / c]), np.diag([1 / c, c])  # each of norm c (tests/test_strategies_depth.py)
     weights = [up, down] * pairs

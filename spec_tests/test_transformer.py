@@ -147,7 +147,7 @@ def test_stack_backward_is_the_vector_jacobian_product_of_the_stack(impl, case, 
     for l in range(1, case.depth + 1):
         t = rng.standard_normal(x.shape)
         upper = directional_derivative(
-            lambda h: np.sum(c * tc.stack(h, layers[l:], final, case.nhead, case.norm_first)[1]), [hidden[l]], [t])
+            lambda h, l=l: np.sum(c * tc.stack(h, layers[l:], final, case.nhead, case.norm_first)[1]), [hidden[l]], [t])
         _dot_product_test(upper, [t], [grads.hidden[l]], n, A, f"∂L/∂h_{l} (grad_hidden[{l}])")
 
 

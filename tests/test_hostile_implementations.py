@@ -12,7 +12,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 

@@ -3,7 +3,7 @@ input, the spec's own LayerNorm maths, and how hard the S15 strategies push.
 
 Oracles
 -------
-* torch: torch.nn.functional.layer_norm / nn.LayerNorm with autograd in float64 (adapters/torch_autograd.py);
+* torch: torch.nn.functional.layer_norm / nn.LayerNorm with autograd in float64 (spec_tests/adapters/torch_autograd.py);
   each side is within the spec's rounding bound of the exact value (spec_tests/layernorm_cases.py), so
   they may differ by that bound (which already counts two evaluations).
 * finite differences: the dot-product test ⟨J t, c⟩ = ⟨t, Jᵀc⟩ for a tangent t of x, gain and bias at
@@ -28,7 +28,7 @@ from spec_tests.assertions import assert_within
 from spec_tests.maths import EPS
 from tests.finite_differences import FD_RTOL, FD_STEP
 
-torch_autograd = pytest.importorskip("adapters.torch_autograd")
+torch_autograd = pytest.importorskip("spec_tests.adapters.torch_autograd")
 
 
 @settings(max_examples=20)

@@ -186,7 +186,7 @@ def test_capped_output_restores_the_streams_after_an_exception_or_a_replacement(
     monkeypatch.setattr(sys, "stdout", out)
     with pytest.raises(ZeroDivisionError), _capped_output():
         sys.stdout = io.StringIO()  # an implementation that redirects output and never puts it back
-        1 / 0
+        _ = 1 / 0
     assert sys.stdout is out
     with pytest.raises(TypeError), _capped_output():
         sys.stdout.write(b"bytes")  # the stream's own error

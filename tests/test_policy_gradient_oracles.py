@@ -6,11 +6,9 @@ import math
 
 import numpy as np
 import pytest
-import torch
-from hypothesis import HealthCheck, given, settings
 
 import reference
-from adapters import torch_autograd
+from spec_tests.adapters import torch_autograd
 from spec_tests.policy_cases import SoftmaxCase, SoftmaxGradient, advantage_cases, gaussian_cases, softmax_cases
 from tests.strategy_draws import draws
 

@@ -23,7 +23,7 @@ from spec_tests import maths
 from spec_tests.sequences import random_recurrences
 from tests.finite_differences import FD_RTOL, FD_STEP
 
-torch_autograd = pytest.importorskip("adapters.torch_autograd")
+torch_autograd = pytest.importorskip("spec_tests.adapters.torch_autograd")
 
 CALLS = {
     "rnn": lambda m, r: (m.rnn_forward(r.x, r.h0, *r.weights(), r.activation),

@@ -27,7 +27,7 @@ from spec_tests import maths
 from spec_tests.networks import ACTIVATION_NAMES, random_networks
 from tests.finite_differences import FD_RTOL, FD_STEP
 
-torch_autograd = pytest.importorskip("adapters.torch_autograd")
+torch_autograd = pytest.importorskip("spec_tests.adapters.torch_autograd")
 
 
 @given(case=random_networks(max_depth=8, max_batch=3))

@@ -16,7 +16,7 @@ from spec_tests.gradients import (
     adaptive_clip_definition,
 )
 
-torch_autograd = pytest.importorskip("adapters.torch_autograd")
+torch_autograd = pytest.importorskip("spec_tests.adapters.torch_autograd")
 
 
 @given(seed=st.integers(0, 2**32 - 1), p=st.sampled_from([1.0, 2.0, 3.0, math.inf]),

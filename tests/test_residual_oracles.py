@@ -1,7 +1,7 @@
 """The residual reference (reference/residual.py) against independent oracles, its refusals of bad
 input, its initialisers, and the reach of the S14 strategies.
 
-Oracles: PyTorch's autograd in float64 (adapters/torch_autograd.py) — each side within the spec's
+Oracles: PyTorch's autograd in float64 (spec_tests/adapters/torch_autograd.py) — each side within the spec's
 first-order bound E_l of the exact gradient (spec_tests/residual_cases.py), so they may differ by 2E_l —
 and finite differences through the dot-product test ⟨J t, c⟩ = ⟨t, Jᵀ c⟩ (the tolerance of
 tests/test_reference_oracles.py: FD_RTOL relative to the terms' scale, f's rounding, and the
@@ -29,7 +29,7 @@ from spec_tests.test_residual import scaled_residual_networks
 from tests.finite_differences import FD_RTOL, FD_STEP
 from tests.strategy_draws import draws as sample
 
-torch_autograd = pytest.importorskip("adapters.torch_autograd")
+torch_autograd = pytest.importorskip("spec_tests.adapters.torch_autograd")
 
 
 # -- oracles -----------------------------------------------------------------------------------------
@@ -53,7 +53,7 @@ def test_residual_reference_agrees_with_torch_autograd_in_float64(case):
     batch = net.x.shape[0]
     ones = np.ones(batch)
     for l in range(1, net.depth + 1):
-        (W1, _, W2, _), alpha = net.branches[l - 1], net.alphas[l - 1]
+        (_, _, W2, _), alpha = net.branches[l - 1], net.alphas[l - 1]
         g, E = ours.hidden[l], bounds.error[l]
         e, e_error = alpha * g, abs(alpha) * E + maths.UNIT_ROUNDOFF * np.abs(alpha * g)
         t = e @ W2

@@ -26,7 +26,6 @@ import numpy as np
 import pytest
 
 import reference
-
 from spec_tests.docs import GALLERY_PAGE, gallery_entry, without_numbers
 from spec_tests.iut import Implementation, ImplementationError, load_implementation
 from spec_tests.networks import RandomNetwork

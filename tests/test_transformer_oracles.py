@@ -16,7 +16,7 @@ from tests.strategy_draws import draws as sample
 @pytest.fixture(autouse=True)
 def _one_torch_thread():
     """torch splits even these tiny kernels across its thread pool: on a busy 2-core machine that costs far more
-    than the arithmetic (adapters/torch_autograd.py, _one_thread)."""
+    than the arithmetic (spec_tests/adapters/torch_autograd.py, _one_thread)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

@@ -54,7 +54,7 @@ def main() -> None:
 def mlp(repeats: int) -> None:
     import torch
 
-    from adapters import torch_autograd
+    from spec_tests.adapters import torch_autograd
 
     net = network(64, 256, 64)
     call = (net.x, net.weights, net.biases, net.activation, net.grad_output)
@@ -83,7 +83,7 @@ def mlp(repeats: int) -> None:
     base = None
     for depth in (8, 16, 32, 64, 128):
         net = network(depth, 256, 64)
-        t = best_time(lambda: reference.mlp_backward(net.x, net.weights, net.biases, net.activation, net.grad_output),
+        t = best_time(lambda net=net: reference.mlp_backward(net.x, net.weights, net.biases, net.activation, net.grad_output),
                       repeats)
         base = base or t / depth
         print(f"  L = {depth:4d}: {t * 1e3:8.2f} ms   {t / depth * 1e3:6.3f} ms/layer   "
@@ -120,7 +120,7 @@ def recurrent(repeats: int) -> None:
     base = None
     for steps in (32, 64, 128, 256, 512):
         r = case(steps)
-        t = best_time(lambda: reference.rnn_backward(r.x, r.h0, *r.weights(), "tanh", r.grad_output), repeats)
+        t = best_time(lambda r=r: reference.rnn_backward(r.x, r.h0, *r.weights(), "tanh", r.grad_output), repeats)
         base = base or t / steps
         print(f"  T = {steps:4d}: {t * 1e3:8.2f} ms   {t / steps * 1e6:7.1f} µs/step   "
               f"(per-step time / that at T = 32: {t / steps / base:.2f})")

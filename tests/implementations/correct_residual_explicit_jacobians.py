@@ -47,7 +47,7 @@ def residual_backward(x, branches, alphas, activation, grad_output):
     L = len(branches)
     grads, grad_branches = [None] * L + [np.asarray(grad_output, dtype=float)], [None] * L
     for l in range(L, 0, -1):
-        (W1, b1, W2, b2), alpha = branches[l - 1], alphas[l - 1]
+        (W1, b1, W2, _), alpha = branches[l - 1], alphas[l - 1]
         h, g = hidden[l - 1], grads[l]
         grads[l - 1] = np.einsum("bij,bi->bj", _block_jacobians(h, W1, b1, W2, alpha, activation), g)
         z = h @ W1.T + b1

@@ -1,7 +1,7 @@
 """Wrong: one hidden-state gradient of the residual backward pass is off by a relative 1e-8 (P14's tolerance is far tighter)."""
 
-from reference import residual_block_jacobians, residual_forward  # noqa: F401  (correct ones)
 from reference import residual_backward as _correct
+from reference import residual_block_jacobians, residual_forward  # noqa: F401  (correct ones)
 
 REJECTED_BY = ("P14", "S14a", "S14b", "S14c", "S14d")
 

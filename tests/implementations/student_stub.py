@@ -1,7 +1,7 @@
 """A student's starting point: every protocol function is a stub (templates/student.py)."""
 
-from pathlib import Path
 import importlib.util
+from pathlib import Path
 
 _spec = importlib.util.spec_from_file_location(
     "student_template", Path(__file__).resolve().parents[2] / "templates" / "student.py"
