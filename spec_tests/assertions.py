@@ -46,6 +46,16 @@ def assert_within(actual, expected, bound, what: str, hint: str = "") -> None:
         )
 
 
+def assert_within_case(actual, expected, bound, what: str, case, hint: str = "") -> None:
+    """assert_within, its first line (the one a report shows) naming the case after the problem."""
+    __tracebackhide__ = True
+    try:
+        assert_within(actual, expected, bound, what, hint=hint)
+    except AssertionError as error:
+        first, newline, rest = str(error).partition("\n")
+        raise AssertionError(f"{first} at {case!r}{newline}{rest}") from None
+
+
 def assert_log_at_most(log_lhs: float, log_rhs: float, slack: float, what: str, hint: str = "") -> None:
     """log(lhs) ≤ log(rhs) + slack: an inequality between quantities that may overflow."""
     __tracebackhide__ = True

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spec_tests import layernorm_cases as ln
-from spec_tests.assertions import assert_in_interval, assert_within
+from spec_tests.assertions import assert_in_interval, assert_within, assert_within_case
 from spec_tests.claims import claim
 from spec_tests.maths import EPS, gamma
 from spec_tests.networks import seeds
@@ -26,16 +26,6 @@ def spectral_slack(J, tolerance) -> float:
     plus the SVD's own backward error, 4·d·eps·‖J‖ (Weyl's inequality for singular values)."""
     d = J.shape[0]
     return float(np.linalg.norm(tolerance)) + 4 * d * EPS * float(np.linalg.norm(J, 2)) + 1e-300
-
-
-def assert_within_case(actual, expected, bound, what: str, case, hint: str = "") -> None:
-    """assert_within, its first line (the one a report shows) naming the case after the problem."""
-    __tracebackhide__ = True
-    try:
-        assert_within(actual, expected, bound, what, hint=hint)
-    except AssertionError as error:
-        first, newline, rest = str(error).partition("\n")
-        raise AssertionError(f"{first} at {case!r}{newline}{rest}") from None
 
 
 # -- the protocol -------------------------------------------------------------------------

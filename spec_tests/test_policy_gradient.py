@@ -13,7 +13,7 @@ import numpy as np
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from spec_tests.assertions import assert_in_interval, assert_log_at_least, assert_within
+from spec_tests.assertions import assert_in_interval, assert_log_at_least, assert_within, assert_within_case
 from spec_tests.claims import claim
 from spec_tests.maths import EPS
 from spec_tests.policy_cases import (
@@ -35,16 +35,6 @@ U = EPS / 2
 
 def norm(*arrays) -> float:
     return math.sqrt(sum(float(np.sum(np.square(a))) for a in arrays))
-
-
-def assert_within_case(actual, expected, bound, what: str, case, hint: str = "") -> None:
-    """assert_within, its first line (the one a report shows) naming the case after the problem."""
-    __tracebackhide__ = True
-    try:
-        assert_within(actual, expected, bound, what, hint=hint)
-    except AssertionError as error:
-        first, newline, rest = str(error).partition("\n")
-        raise AssertionError(f"{first} at {case!r}{newline}{rest}") from None
 
 
 # -- P22–P25: the definitions ------------------------------------------------------------------------
