@@ -34,6 +34,7 @@ class Claim:
 
 
 PASCANU_2013 = "Pascanu, Mikolov & Bengio (2013), On the difficulty of training recurrent neural networks, sec. 2.1"
+PASCANU_2013_CLIFF = "Pascanu, Mikolov & Bengio (2013), On the difficulty of training recurrent neural networks, ICML"
 BENGIO_1994 = "Bengio, Simard & Frasconi (1994), Learning long-term dependencies with gradient descent is difficult"
 GLOROT_2010 = "Glorot & Bengio (2010), Understanding the difficulty of training deep feedforward neural networks"
 HE_2015 = "He, Zhang, Ren & Sun (2015), Delving deep into rectifiers, sec. 2.2"
@@ -533,6 +534,76 @@ _CLAIMS = [
         "norm clipped to 1 it stays finite and falls below 1% of its start.",
         f"Seed S19 (on this problem); {PASCANU_2013}, section 3.2",
     ),
+    # -- S2, S6, S7: the symptoms, on the spec's own seeded problems (spec_tests/symptom_cases.py) -------------
+    Claim(
+        "S2a",
+        "Pascanu's one-unit recurrence has a cliff: the gradient jumps a thousandfold within 0.04",
+        "The cliff problem: x_t = w·σ(x_{t−1}) + b, σ the logistic sigmoid, x_0 = 0.5, T = 50, loss E = (σ(x_T) − 0.7)², "
+        "run as the protocol's RNN h_t = σ(w·h_{t−1} + b), h_0 = σ(0.5), hidden size 1, no input.  At w = 5 and "
+        "b* = 0.5 − 5σ(0.5) ≈ −2.6123, x_0 is the recurrence's unstable fixed point (multiplier λ = 5σ'(0.5) ≈ 1.175).  "
+        "(i) E falls by at least 0.3 from b* − 1e-3 to b* + 1e-3 (measured 0.332: a cliff between the two attractors' "
+        "plateaus; by the mean-value theorem |∂E/∂b| ≥ 150 somewhere on it); (ii) at (5, b*) the gradient is the spec's "
+        "closed form ∂E/∂b = 2(σ(0.5) − 0.7)·σ'(0.5)·(λ^T − 1)/(λ − 1) ≈ −661.7, ∂E/∂w = σ(0.5)·∂E/∂b ≈ −411.9 (norm "
+        "779.4), within 1e-6 relative; (iii) at (5, b* − 0.04), on the plateau, it is the spec's complex-step derivative "
+        "of its own recurrence (norm 0.2208) within 1e-6 relative; (iv) so the gradient norm grows at least 1000-fold "
+        "(measured 3530) over a distance of 0.04.",
+        f"Seed S2; {PASCANU_2013_CLIFF}, section 3.3 and figure 6",
+    ),
+    Claim(
+        "S2b",
+        "Training looks normal, then one step past the edge of stability makes the loss infinite, unless clipped",
+        "The edge problem: h_t = w·h_{t−1} + b (Pascanu's recurrence with σ the identity), h_0 = 0, T = 50, loss "
+        "½(h_T − 10)², plain SGD on (w, b) at lr 3e-3 from w_0 ~ U(−0.05, 0.05), b_0 ~ U(0.2, 0.4) (numpy "
+        "default_rng, seeds 0–2).  The loss falls at each of the first 20 steps with |w| < 1 (training looks normal: "
+        "measured first rise at steps 23, 21, 24); within 5 steps of its first rise w crosses the edge |w| > 1, the "
+        "gradient norm reaches at least 1e8 × the first step's (measured 2.8e10–1.2e55 ×) and the loss is no longer "
+        "finite (measured inf at steps 24, 23, 26: 1, 2 and 2 steps after the rise).  With the global norm clipped to "
+        "10 (S12a) the same runs keep |w| < 1 and every loss finite for 60 steps, and end below 10% of their start "
+        "(measured 1.4–3.5%).",
+        f"Seed S2 (on this problem, not as a universal law); {PASCANU_2013_CLIFF}, sections 2.1 and 3.3",
+    ),
+    Claim(
+        "S6a",
+        "In the diverging deep network every layer's weight norm grows tenfold before divergence; clipped, it stays in a band",
+        "S19a's deep network (8 linear layers W_l = 1.5·Q_l, width 8, batch 32, seeds 0–2), SGD at lr 0.05, ‖W_l‖_F "
+        "recorded at every step: without clipping the loss exceeds 1e30 or stops being finite within 100 steps, every "
+        "layer's norm at the step before is at least 10 × its initial value (measured 14.5–18.3) and at the diverging "
+        "step at least 1e15 × (measured 1.4e21–1.0e23).  With the global norm clipped to 1, no norm moves by more than "
+        "lr·max_norm = 0.05 in a step and over 40 steps every layer stays within [0.5, 1] × its initial norm (measured "
+        "[0.84, 1]); well initialised (W_l = Q_l, no clipping) within [0.8, 1.01] (measured [0.91, 1]).",
+        f"Seed S6 (the per-layer `param.data.norm()` of the source, on this problem); {PASCANU_2013}",
+    ),
+    Claim(
+        "S6b",
+        "In the diverging long RNN the weight norms grow a thousandfold and more; clipped, they stay in a band",
+        "S19b's long RNN (linear, W_hh = 1.2·Q, hidden 8, T = 40, seeds 0–2), SGD on W_ih and W_hh at lr 0.05: "
+        "without clipping the loss exceeds 1e30 or stops being finite within 100 steps, and at that step ‖W_ih‖_F is "
+        "at least 1e4 × its initial value and ‖W_hh‖_F at least 1e6 × (measured 2.1e5–2.7e5 and 9.9e6–2.1e7: one "
+        "update did it).  With the global norm clipped to 1, no norm moves by more than 0.05 in a step and over 40 "
+        "steps both stay within [0.5, 1] × their initial norms (measured [0.59, 1]).",
+        f"Seed S6 (on this problem); {PASCANU_2013}, section 3.2",
+    ),
+    Claim(
+        "S7a",
+        "On the cliff, dividing the learning rate by 1000 still throws the step far off it; clipping bounds it by lr·c",
+        "At the cliff of S2a, (w, b) = (5, b*), where ‖∇E‖ ≈ 779.4: for lr = 0.1, 0.01, 0.001 and 0.0001, an SGD step "
+        "moves the parameters by lr·‖∇E‖ ≥ 0.03, thirty times the half-width 1e-3 within which the cliff's face lies "
+        "(measured 77.9, 7.79, 0.779, 0.078): a smaller learning rate does not keep the step on the face.  Clipped to "
+        "max_norm 1 (S12a), every step is at most lr·1 — inside the face for lr ≤ 1e-3.",
+        f"Seed S7; {PASCANU_2013_CLIFF}, sections 3.3 and 3.2 (clipping), figure 6",
+    ),
+    Claim(
+        "S7b",
+        "At a small learning rate training is normal between occasional spikes: sixteen in 50 steps on the cliff problem",
+        "The cliff problem (S2a), plain SGD on (w, b) from (5, −2.5), on the high plateau, at lr 0.1 (a step of at "
+        "most 0.17 on the plateau, where ‖∇E‖ ≤ 1.7): the loss falls at each of steps 1–6 (0.0241 → 0.0094); over 50 "
+        "steps it jumps at least 10-fold (measured ≥ 31.8-fold, to ≈ 0.33, falling off the edge b*) at exactly steps "
+        "7, 9, 11, 13, 16, 19, 22, 24, 26, 28, 31, 33, 36, 38, 41 and 44, rises by at most 1.5× at every other step, "
+        "and after each spike but the last the loss is back below 0.05 within two steps; ‖∇E‖ stays ≤ 10 (no step "
+        "lands on the face).  (Later the iterates become sensitive to rounding; with lr 0.1 the run ends on the face, "
+        "thrown into saturation at loss 0.09 with ‖∇E‖ ≈ 3e-5: see docs/symptoms.md.)",
+        f"Seed S7 (on this problem); {PASCANU_2013_CLIFF}, section 3.3 and figure 6",
+    ),
     Claim(
         "S9b",
         "ReLU networks: drift log(s/√2); He's s = √2 is the critical scale",
@@ -819,7 +890,9 @@ _CLAIMS = [
         "transformer_stack_backward (∂L/∂h_0 … ∂L/∂h_L, [per-layer dicts], final-norm {'weight', 'bias'} or None), "
         "parameter gradients summed over the batch; checked by the dot-product test ⟨J t, c⟩ = ⟨t, Jᵀc⟩ for random "
         "tangents of every input and parameter at once, J t by the complex step through the spec's definition, "
-        "within 2^8·n·eps·A relative to Σ||t_k||·||g_k|| + |⟨J t, c⟩|.",
+        "within 2^8·n·eps·A relative to Σ||t_k||·(||g_k|| + ||c||) + |⟨J t, c⟩| (the ||c|| term: a gradient that "
+        "cancels, as LayerNorm's does at width 2 after the sum, keeps the absolute rounding error of the terms it "
+        "came from).",
         "Definition (reverse-mode differentiation; docs/protocol.md)",
         kind="definition",
     ),
@@ -910,11 +983,7 @@ SEED_CLAIMS = {
     "S19": "Gradient clipping turns runs that diverge into runs that train.",
 }
 
-_PENDING = {
-    "S2": ("Exploding gradients cause sudden death: loss to inf, weights to NaN", "a later issue"),
-    "S6": ("Symptom: weight norms grow very large during training", "a later issue"),
-    "S7": ("Symptom: unstable even with small learning rates", "a later issue"),
-}
+_PENDING: dict[str, tuple[str, str]] = {}
 
 CATALOGUE: dict[str, Claim] = {c.id: c for c in _CLAIMS}
 for _id, (_title, _where) in _PENDING.items():

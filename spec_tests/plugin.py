@@ -38,7 +38,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from spec_tests.claims import CATALOGUE, claims_of, select_claims
 from spec_tests.determinism import draw_without_local_constants
@@ -175,6 +175,18 @@ def pytest_collection_modifyitems(config, items):
         if deviation is not None:
             item.add_marker(pytest.mark.xfail(
                 reason=f"known deviation ({deviation.claim}): {deviation.reason}", strict=True, raises=AssertionError))
+            _without_shrinking(item.obj)
+
+
+def _without_shrinking(test) -> None:
+    """A known deviation is expected to fail: its first failing example confirms it, and shrinking that
+    example (most of a deviating test's time, for JAX half a minute and more) would only be discarded.
+    Set on the test function, so for every parametrization of it; a new failure of a sibling is still
+    found and reported, with the example as drawn."""
+    current = getattr(test, "_hypothesis_internal_use_settings", None)
+    if current is not None and Phase.shrink in current.phases:
+        test._hypothesis_internal_use_settings = settings(
+            current, phases=[phase for phase in current.phases if phase is not Phase.shrink])
 
 
 @pytest.fixture(scope="session")

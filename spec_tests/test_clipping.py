@@ -98,6 +98,7 @@ def clip_ordinary_case(impl, dtype, seed, shapes, position, ratio):
 @pytest.mark.parametrize("dtype", list(DTYPES))
 @given(**ordinary_clip_draws)  # position and ratio, then seed and shapes
 @example(seed=0, shapes=((),), position=0.8, ratio=1e-6)  # float16 at 1e2: a subnormal coefficient
+@example(seed=3, shapes=((),), position=0.9, ratio=0.5)  # float16 645.5: its square overflows float16
 def test_clipped_gradient_norm_is_at_most_max_norm(impl, dtype, seed, shapes, position, ratio):
     case, grads, norm, max_norm, clipped = clip_ordinary_case(impl, dtype, seed, shapes, position, ratio)
     out, _, high = clipped_norm_bounds(grads, clipped, max_norm, case.dtype)
@@ -109,6 +110,7 @@ def test_clipped_gradient_norm_is_at_most_max_norm(impl, dtype, seed, shapes, po
 @given(**ordinary_clip_draws)  # position and ratio, then seed and shapes
 @example(seed=0, shapes=((2,),), position=0.3, ratio=0.1)  # near 1e-40 (float64), 1e-4.8 (float32): +1e-6 shows
 @example(seed=0, shapes=((),), position=0.8, ratio=1e-6)  # float16 at 1e2: a subnormal coefficient
+@example(seed=0, shapes=((),), position=0.0, ratio=0.5)  # float16 0.001257: its square is subnormal in float16
 def test_clipped_gradient_norm_is_exactly_max_norm_when_the_gradient_exceeds_it(impl, dtype, seed, shapes,
                                                                                  position, ratio):
     case, grads, norm, max_norm, clipped = clip_ordinary_case(impl, dtype, seed, shapes, position, ratio)
@@ -121,6 +123,7 @@ def test_clipped_gradient_norm_is_exactly_max_norm_when_the_gradient_exceeds_it(
 
 @claim("S12c")
 @given(ratio=st.sampled_from([1.0, 1.0 + 1e-9, 1.5, 1e6]), case=gradient_cases())
+@example(case=GradientCase(0, ((),), "float16", -2.0), ratio=1.0)  # float16 0.001257: its square is subnormal
 def test_a_gradient_within_max_norm_is_returned_unchanged(impl, case, ratio):
     grads = case.build()
     norm = exact_norm(grads)
@@ -138,6 +141,7 @@ def test_a_gradient_within_max_norm_is_returned_unchanged(impl, case, ratio):
 
 @claim("S12d")
 @given(ratio=ratios, case=gradient_cases())
+@example(case=GradientCase(1, ((),), "float16", 3.0), ratio=0.5)  # float16 345.5: its square overflows float16
 def test_every_tensor_is_scaled_by_one_coefficient_so_the_direction_is_kept(impl, case, ratio):
     grads = case.build()
     norm = exact_norm(grads)
@@ -148,6 +152,8 @@ def test_every_tensor_is_scaled_by_one_coefficient_so_the_direction_is_kept(impl
 
 @claim("S12d")
 @given(ratio=ratios, pieces=st.integers(1, 4), shuffle=st.integers(0, 2**32 - 1), case=gradient_cases())
+@example(case=GradientCase(1, ((),), "float16", 3.0), ratio=0.5, pieces=1, shuffle=0)  # its square overflows
+@example(case=GradientCase(0, ((),), "float16", -2.0), ratio=0.5, pieces=1, shuffle=0)  # its square is subnormal
 def test_total_norm_is_the_norm_of_the_concatenation_whatever_the_split_and_order(impl, ratio, pieces, shuffle, case):
     grads = case.build()
     norm = exact_norm(grads)
@@ -182,6 +188,7 @@ def test_an_empty_list_of_gradients_has_norm_zero(impl):
 
 @claim("S12j")
 @given(p=st.sampled_from([1.0, 2.0, 3.0, math.inf]), ratio=ratios, case=gradient_cases(dtypes=("float64", "float32")))
+@example(case=GradientCase(0, ((),), "float32", -12.0), p=3.0, ratio=1e-6)  # |g|³ = 2e-39: subnormal in float32
 def test_norm_type_p_uses_the_p_norm_of_the_concatenation(impl, case, p, ratio):
     grads = case.build()
     norm = exact_norm(grads, p)
@@ -211,6 +218,7 @@ def test_norm_type_p_uses_the_p_norm_of_the_concatenation(impl, case, p, ratio):
 @claim("S12e")
 @given(ratio=ratios, case=gradient_cases())
 @example(case=GradientCase(0, ((2,),), "float64", 0), ratio=1e-3)  # clipping again must not shrink again
+@example(case=GradientCase(1, ((),), "float16", 3.0), ratio=0.5)  # float16 345.5: its square overflows float16
 def test_clipping_twice_changes_nothing_more(impl, case, ratio):
     grads = case.build()
     norm = exact_norm(grads)

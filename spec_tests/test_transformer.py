@@ -11,7 +11,7 @@ S10b–S10d are statistical: fixed seeds inside the test, margins measured (docs
 """
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from spec_tests import maths
@@ -19,7 +19,7 @@ from spec_tests import transformer_cases as tc
 from spec_tests.assertions import assert_in_interval, assert_within
 from spec_tests.claims import claim
 from spec_tests.definitions import directional_derivative
-from spec_tests.transformer_cases import transformer_cases
+from spec_tests.transformer_cases import TransformerCase, transformer_cases
 
 
 def _tolerance(n, A, scale):
@@ -68,10 +68,14 @@ def test_stack_forward_chains_the_layers_and_applies_the_final_norm(impl, case):
 # -- P20: backward --------------------------------------------------------------------------------------
 
 
-def _dot_product_test(lhs, tangents, gradients, n, A, what):
+def _dot_product_test(lhs, tangents, gradients, c, n, A, what):
+    """|⟨J t, c⟩ − ⟨t, Jᵀc⟩| within 2⁸·n·eps·A·(Σ ||t_i||·(||g_i|| + ||c||) + |⟨J t, c⟩|).  The ||c|| term: a
+    backward pass starts from the cotangent c, and a gradient that cancels (LayerNorm's at width 2, post-LN,
+    is nearly 0) keeps the absolute rounding error of the large terms it came from, not one relative to itself."""
     __tracebackhide__ = True
     rhs = sum(float(np.sum(t * g)) for t, g in zip(tangents, gradients))
-    terms = sum(np.linalg.norm(t) * np.linalg.norm(g) for t, g in zip(tangents, gradients)) + abs(lhs)
+    terms = sum(np.linalg.norm(t) * (np.linalg.norm(g) + np.linalg.norm(c))
+                for t, g in zip(tangents, gradients)) + abs(lhs)
     tolerance = _tolerance(n, A, terms)
     assert abs(lhs - rhs) <= tolerance, (
         f"{what}: ⟨t, Jᵀc⟩ = {rhs!r} from the implementation's gradients, but ⟨J t, c⟩ = {lhs!r} from the "
@@ -94,7 +98,7 @@ def test_layer_backward_is_the_vector_jacobian_product_of_the_layer(impl, case, 
 
     lhs = directional_derivative(loss, [x] + [p[k] for k in tc.NAMES], tangents)
     gradients = [grads[0]] + [_parameter(grads[1], k, p[k].shape) for k in tc.NAMES]
-    _dot_product_test(lhs, tangents, gradients, _width(case), tc.conditioning(x, layers, None, case.nhead,
+    _dot_product_test(lhs, tangents, gradients, c, _width(case), tc.conditioning(x, layers, None, case.nhead,
                                                                                case.norm_first),
                       f"layer gradients of x and all 12 parameters (norm_first={case.norm_first})")
 
@@ -113,6 +117,9 @@ def _parameter(grads, key, shape):
 @claim("P20")
 @settings(max_examples=20)
 @given(case=transformer_cases(max_depth=3), seed=st.integers(0, 2**32 - 1))
+# post-LN at width 2: LayerNorm's derivative nearly cancels (∂L/∂h_1 ≈ 1e-10), and rounding differs by evaluation order
+@example(case=TransformerCase(seed=0, d=2, nhead=1, f=1, seq=1, batch=1, norm_first=False, scale=0.5, depth=2),
+         seed=0)
 def test_stack_backward_is_the_vector_jacobian_product_of_the_stack(impl, case, seed):
     x, layers, final, c = case.build()
     grads = impl.transformer_stack_backward(x, layers, final, case.nhead, case.norm_first, c)
@@ -141,14 +148,14 @@ def test_stack_backward_is_the_vector_jacobian_product_of_the_stack(impl, case, 
         assert grads.final_norm is None, "without a final norm its gradients must be None"
     A = tc.conditioning(x, layers, final, case.nhead, case.norm_first)
     n = _width(case) * case.depth
-    _dot_product_test(lhs, tangents, gradients, n, A, f"stack gradients of x and every parameter "
+    _dot_product_test(lhs, tangents, gradients, c, n, A, f"stack gradients of x and every parameter "
                       f"(L = {case.depth}, norm_first={case.norm_first}, final norm {final is not None})")
     # the hidden gradients: ∂L/∂h_l is the dot-product test of the stack above h_l, for each l
     for l in range(1, case.depth + 1):
         t = rng.standard_normal(x.shape)
         upper = directional_derivative(
             lambda h, l=l: np.sum(c * tc.stack(h, layers[l:], final, case.nhead, case.norm_first)[1]), [hidden[l]], [t])
-        _dot_product_test(upper, [t], [grads.hidden[l]], n, A, f"∂L/∂h_{l} (grad_hidden[{l}])")
+        _dot_product_test(upper, [t], [grads.hidden[l]], c, n, A, f"∂L/∂h_{l} (grad_hidden[{l}])")
 
 
 # -- P21 and S10a: block Jacobians ------------------------------------------------------------------------

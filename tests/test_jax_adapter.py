@@ -3,8 +3,9 @@
 Each test pins one convention that had to be mapped between JAX/optax and the protocol (PyTorch's
 layout and definitions), or one measured behaviour that docs/jax.md and
 spec_tests/expected_failures/jax.toml state, so that a new JAX or optax that changes it shows here.
-Skipped without the optional extra [jax] (``pip install -c constraints.txt -e '.[jax]'``); .ci/run
-installs it and runs them.  Statistical checks use fixed seeds and margins measured below.
+Skipped without the optional extra [jax] (``pip install -c constraints.txt -e '.[jax]'``); with it,
+the default run runs ten of them and ``-m slow`` the four compilation-heavy ones.  Statistical
+checks use fixed seeds and margins measured below.
 """
 
 import math
@@ -41,6 +42,7 @@ def test_kaiming_normal_uses_pytorchs_fan_in_for_an_out_in_shape():
     assert rms(default) == pytest.approx(math.sqrt(2 / 64), rel=0.01)
 
 
+@pytest.mark.slow  # about a second of XLA compilation
 def test_kaiming_normal_is_an_untruncated_normal_while_he_normal_truncates():
     """torch's kaiming_normal_ is a plain normal: about 4.55% of entries beyond 2σ.  jax's he_normal
     draws a normal truncated at ±2σ₀ and rescaled (σ₀ = σ/0.8796), so none lies beyond 2σ/0.8796 = 2.27σ."""
@@ -52,6 +54,7 @@ def test_kaiming_normal_is_an_untruncated_normal_while_he_normal_truncates():
     assert rms(truncated) == pytest.approx(sigma, rel=0.01)
 
 
+@pytest.mark.slow  # about a second of XLA compilation
 def test_xavier_uniform_bound_uses_the_kernel_in_both_fans():
     """(out, in, k, k) = (16, 8, 3, 3): fan_in = 72, fan_out = 144, bound √(6/216)·gain."""
     W = jax_optax.xavier_uniform((16, 8, 3, 3), 2.0, 3)
@@ -59,6 +62,7 @@ def test_xavier_uniform_bound_uses_the_kernel_in_both_fans():
     assert np.max(np.abs(W)) <= bound and np.max(np.abs(W)) > 0.99 * bound
 
 
+@pytest.mark.slow  # about a second of XLA compilation
 def test_orthogonal_flattens_like_pytorch():
     """(out, in, k) = (3, 2, 4): the rows of the (3, 8) matrix are orthonormal times the gain."""
     W = jax_optax.orthogonal((3, 2, 4), 1.5, 0).reshape(3, -1)
@@ -111,6 +115,7 @@ def test_optax_global_norm_sums_squares_in_the_leaves_dtype(dtype, value):
     assert total == math.inf and np.all(clipped[0] == 0)
 
 
+@pytest.mark.slow  # about a second of XLA compilation
 def test_dot_product_attention_softmaxes_in_float32_even_for_float64_inputs():
     """Why the adapter composes attention from jax.nn.softmax: jax.nn.dot_product_attention casts the
     logits to float32 for the softmax, an error near 1e-8 where float64 gives 1e-16."""

@@ -417,15 +417,142 @@ def transformer_gradients_across_layers() -> Path:
     return _save(fig, "transformer_gradients_across_layers.png")
 
 
+# -- S2, S6, S7: the symptoms (docs/symptoms.md), on spec_tests/symptom_cases.py's problems --------------
+
+def _cliff_surface(w, b, T=50):
+    """E(w, b) of the cliff problem on a grid, vectorised (the same recurrence as the protocol's RNN)."""
+    h = np.full(np.broadcast(w, b).shape, 1 / (1 + np.exp(-0.5)))
+    for _ in range(T):
+        h = 1 / (1 + np.exp(-(w * h + b)))
+    return (h - 0.7) ** 2
+
+
+def symptoms_cliff() -> Path:
+    """S2a: Pascanu's fig. 6 surface, and the loss and gradient norm along b at w = 5 across the cliff."""
+    from spec_tests import symptom_cases as cases
+    from spec_tests.iut import load_implementation
+
+    impl = load_implementation("reference")
+    fig, (ax_surface, ax_loss, ax_grad) = plt.subplots(1, 3, figsize=(15, 4.2))
+    ws, bs = np.meshgrid(np.linspace(2, 8, 301), np.linspace(-5, 0, 301))
+    image = ax_surface.pcolormesh(ws, bs, _cliff_surface(ws, bs), shading="auto", cmap="viridis")
+    fig.colorbar(image, ax=ax_surface, label="E = (h_50 − 0.7)²")
+    ax_surface.plot([cases.CLIFF_W], [cases.CLIFF_B], "r*", markersize=10, label="(5, b*): the unstable fixed point")
+    ax_surface.set_xlabel("w")
+    ax_surface.set_ylabel("b")
+    ax_surface.set_title("the loss surface of x_t = w·σ(x_(t−1)) + b, T = 50")
+    ax_surface.legend(fontsize=8, loc="lower left")
+    b_line = cases.CLIFF_B + np.linspace(-0.1, 0.1, 801)
+    values = [cases.cliff_loss_and_gradient(impl, cases.CLIFF_W, b) for b in b_line]
+    ax_loss.plot(b_line, [v[0] for v in values])
+    ax_grad.semilogy(b_line, [np.linalg.norm(v[1]) for v in values])
+    for ax in (ax_loss, ax_grad):
+        ax.axvline(cases.CLIFF_B, color="r", lw=0.8, ls="--", label="b*")
+        ax.axvline(cases.CLIFF_B - 0.04, color="gray", lw=0.8, ls=":", label="b* − 0.04")
+        ax.set_xlabel("b (w = 5)")
+        ax.legend(fontsize=8)
+    ax_loss.set_title("the loss along w = 5: a cliff at b*")
+    ax_grad.set_title("‖∇E‖ along w = 5: 0.22 on the plateau, 779 at b*")
+    return _save(fig, "symptoms_cliff.png")
+
+
+def symptoms_training() -> Path:
+    """S2b: the edge problem, seed 0: loss and gradient norm per step, with and without clipping."""
+    from spec_tests import symptom_cases as cases
+    from spec_tests.iut import load_implementation
+
+    impl = load_implementation("reference")
+    fig, (ax_loss, ax_grad, ax_w) = plt.subplots(1, 3, figsize=(15, 4))
+    for max_norm, label in ((None, "no clipping"), (10.0, "clipped to 10")):
+        run = cases.train_edge(impl, 0, 3e-3, 60, max_norm=max_norm)
+        losses = np.asarray(run.losses)
+        finite = np.isfinite(losses)
+        line, = ax_loss.semilogy(np.nonzero(finite)[0], losses[finite], marker="." if max_norm is None else None,
+                                 label=label)
+        if not finite.all():
+            ax_loss.axvline(int(np.argmin(finite)), color=line.get_color(), ls=":", label="loss = inf")
+        ax_grad.semilogy(run.gradient_norms, marker="." if max_norm is None else None, label=label)
+        ws = np.array([p[0] for p in run.params])
+        ax_w.plot(np.nonzero(np.abs(ws) < 5)[0], ws[np.abs(ws) < 5], marker="." if max_norm is None else None,
+                  label=label)
+    ax_w.axhline(1, color="k", lw=0.8, ls="--", label="the edge w = 1")
+    ax_loss.set_title("edge problem (h_t = w·h_(t−1) + b, T = 50), seed 0, lr 3e-3")
+    ax_grad.set_title("‖∇L‖ before clipping")
+    ax_w.set_title("the recurrent weight w (|w| < 5 shown)")
+    for ax in (ax_loss, ax_grad, ax_w):
+        ax.set_xlabel("step")
+        ax.legend(fontsize=8)
+    return _save(fig, "symptoms_training.png")
+
+
+def symptoms_weight_norms() -> Path:
+    """S6: ‖W_l‖_F per layer and step: the diverging deep network, clipped, well initialised; the long RNN."""
+    from spec_tests import symptom_cases as cases
+    from spec_tests.iut import load_implementation
+
+    impl = load_implementation("reference")
+    fig, axes = plt.subplots(1, 4, figsize=(18, 4))
+    runs = [("deep net W_l = 1.5·Q_l, no clipping", cases.weight_norms_of_deep_network(impl, 0, 1.5, 0.05, 100)),
+            ("deep net W_l = 1.5·Q_l, clipped to 1", cases.weight_norms_of_deep_network(impl, 0, 1.5, 0.05, 40, 1.0)),
+            ("deep net W_l = Q_l (well initialised)", cases.weight_norms_of_deep_network(impl, 0, 1.0, 0.05, 40))]
+    for ax, (title, (_, norms)) in zip(axes, runs):
+        for layer in range(norms.shape[1]):
+            ax.semilogy(norms[:, layer], marker=".", label=f"layer {layer + 1}")
+        ax.set_title(title, fontsize=9)
+    axes[0].legend(fontsize=7, ncol=2)
+    for max_norm, style in ((None, "-"), (1.0, "--")):
+        _, norms = cases.weight_norms_of_long_rnn(impl, 0, 1.2, 0.05, 100 if max_norm is None else 40, max_norm)
+        tag = "no clipping" if max_norm is None else "clipped to 1"
+        axes[3].semilogy(norms[:, 0], style, marker=".", label=f"‖W_ih‖, {tag}")
+        axes[3].semilogy(norms[:, 1], style, marker=".", label=f"‖W_hh‖, {tag}")
+    axes[3].set_title("long linear RNN W_hh = 1.2·Q, T = 40", fontsize=9)
+    axes[3].legend(fontsize=7)
+    for ax in axes:
+        ax.set_xlabel("step")
+    axes[0].set_ylabel("‖W‖_F (seed 0, lr 0.05)")
+    return _save(fig, "symptoms_weight_norms.png")
+
+
+def symptoms_small_learning_rates() -> Path:
+    """S7: the step off the cliff for lr/10, /100, /1000 against clipping; the spikes at lr 0.1."""
+    from spec_tests import symptom_cases as cases
+    from spec_tests.iut import load_implementation
+
+    impl = load_implementation("reference")
+    fig, (ax_step, ax_spikes) = plt.subplots(1, 2, figsize=(12, 4))
+    _, grad = cases.cliff_loss_and_gradient(impl, cases.CLIFF_W, cases.CLIFF_B)
+    rates = np.array([0.1, 0.01, 1e-3, 1e-4])
+    ax_step.loglog(rates, rates * np.linalg.norm(grad), "o-", label="lr·‖g‖ (no clipping)")
+    ax_step.loglog(rates, rates * 1.0, "s--", label="lr·c, clipped to c = 1")
+    ax_step.axhline(1e-3, color="r", lw=0.8, label="half-width of the cliff's face, 1e-3")
+    ax_step.set_xlabel("learning rate")
+    ax_step.set_ylabel("length of the step taken at (5, b*)")
+    ax_step.set_title("one step from the cliff: smaller lr, still off the face")
+    ax_step.legend(fontsize=8)
+    run = cases.train_cliff(impl, 0.1, 100)
+    losses = np.asarray(run.losses)
+    ax_spikes.semilogy(losses, marker=".", label="loss, lr 0.1")
+    spikes = [t for t in range(1, len(losses)) if losses[t] >= 10 * losses[t - 1]]
+    ax_spikes.semilogy(spikes, losses[spikes], "rv", label=f"spikes (≥ 10×): {len(spikes)}")
+    ax_spikes.set_xlabel("step")
+    ax_spikes.set_title("cliff problem from (5, −2.5), lr 0.1: spikes, then thrown into saturation")
+    ax_spikes.legend(fontsize=8)
+    return _save(fig, "symptoms_small_learning_rates.png")
+
+
+def symptoms() -> list[Path]:
+    return [symptoms_cliff(), symptoms_training(), symptoms_weight_norms(), symptoms_small_learning_rates()]
+
+
 def main() -> list[Path]:
     FIGURES.mkdir(parents=True, exist_ok=True)
     return [per_layer_gradient_norms(), end_to_end_singular_values(), straddling_spectrum(),
             rnn_gradient_through_time(), rnn_against_lstm(), lstm_direct_against_full(),
             clipping_in_training(), initialisation_across_depth(), warmup_against_update_norms(),
             layer_norm_singular_values(), policy_gradient_against_advantage_scale(),
-            residual_gradient_against_depth(), transformer_gradients_across_layers()]
+            residual_gradient_against_depth(), transformer_gradients_across_layers()] + symptoms()
 
 
 if __name__ == "__main__":
-    for written in main():
+    for written in symptoms() if sys.argv[1:] == ["--symptoms"] else main():
         print(f"wrote {written}")

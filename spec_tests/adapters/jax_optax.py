@@ -72,12 +72,12 @@ def _linear(h, W, b):
     return h @ W.T + b
 
 
-# -- evaluation: shapes padded to powers of four; op by op where the structure varies --------------
+# -- evaluation: shapes padded to powers of four --------------------------------------------------
 
 
 def _eager(function):
-    """Evaluate op by op: under jax.disable_jit each primitive is compiled once per shape and cached,
-    lax.scan runs its steps as a Python loop (each step the same shapes), and jax.vjp/jacrev work as usual."""
+    """Evaluate op by op (jax.disable_jit): each primitive compiled once per shape and dtype, and cached;
+    used where a call is a handful of operations on tensors of any number and shape (clipping, SGD)."""
     @functools.wraps(function)
     def call(*args):
         with jax.disable_jit():
@@ -784,17 +784,22 @@ def _categorical_log_probs(states, actions, W, b):
     return jnp.take_along_axis(log_probs, actions[:, None], axis=-1)[:, 0]
 
 
+# The batch of N samples is padded to a power of four (the spec draws N up to 300, each N a new compilation):
+# padded samples have state 0, action 0 and advantage 0, so each adds an exact 0 to the sum, which is then
+# divided by the real N (jnp.mean would divide by the padded one).
+
+
 @jax.jit
-def _softmax_policy_gradient(states, actions, advantages, W, b):
-    objective = lambda W, b: jnp.mean(advantages * _categorical_log_probs(states, actions, W, b))
+def _softmax_policy_gradient(states, actions, advantages, W, b, n):
+    objective = lambda W, b: jnp.sum(advantages * _categorical_log_probs(states, actions, W, b)) / n
     return jax.grad(objective, argnums=(0, 1))(W, b)
 
 
 @jax.jit
-def _gaussian_policy_gradient(states, actions, advantages, W, b, log_std):
+def _gaussian_policy_gradient(states, actions, advantages, W, b, log_std, n):
     def objective(W, b, log_std):
         log_probs = jax.scipy.stats.norm.logpdf(actions, _linear(states, W, b), jnp.exp(log_std)).sum(axis=1)
-        return jnp.mean(advantages * log_probs)
+        return jnp.sum(advantages * log_probs) / n
     return jax.grad(objective, argnums=(0, 1, 2))(W, b, log_std)
 
 
@@ -804,20 +809,29 @@ def _normalise_advantages(advantages):
 
 
 @jax.jit
-def _ppo_clip_gradient(states, actions, advantages, old_log_probs, W, b, clip_eps):
+def _ppo_clip_gradient(states, actions, advantages, old_log_probs, W, b, clip_eps, n):
     def objective(W, b):
         ratio = jnp.exp(_categorical_log_probs(states, actions, W, b) - old_log_probs)
         clipped = jnp.clip(ratio, 1 - clip_eps, 1 + clip_eps)
-        return jnp.mean(jnp.minimum(ratio * advantages, clipped * advantages))
+        return jnp.sum(jnp.minimum(ratio * advantages, clipped * advantages)) / n
     return jax.grad(objective, argnums=(0, 1))(W, b)
 
 
+def _samples(*arrays, dtype=np.float64):
+    """Each array with its first axis (the N samples) zero-padded to a power of four."""
+    n = _bucket(len(arrays[0]))
+    return [_pad(a, (n,) + np.shape(a)[1:], dtype) for a in arrays]
+
+
 def softmax_policy_gradient(states, actions, advantages, W, b):
-    return _numpy(_softmax_policy_gradient(_f64(states), np.asarray(actions), _f64(advantages), _f64(W), _f64(b)))
+    n = float(len(advantages))
+    (states, advantages), (actions,) = _samples(states, advantages), _samples(actions, dtype=np.int64)
+    return _numpy(_softmax_policy_gradient(states, actions, advantages, _f64(W), _f64(b), n))
 
 
 def gaussian_policy_gradient(states, actions, advantages, W, b, log_std):
-    return _numpy(_gaussian_policy_gradient(*map(_f64, (states, actions, advantages, W, b, log_std))))
+    n = float(len(advantages))
+    return _numpy(_gaussian_policy_gradient(*_samples(states, actions, advantages), _f64(W), _f64(b), _f64(log_std), n))
 
 
 def normalise_advantages(advantages):
@@ -825,8 +839,10 @@ def normalise_advantages(advantages):
 
 
 def ppo_clip_gradient(states, actions, advantages, old_log_probs, W, b, clip_eps):
-    return _numpy(_ppo_clip_gradient(_f64(states), np.asarray(actions), _f64(advantages), _f64(old_log_probs),
-                                     _f64(W), _f64(b), float(clip_eps)))
+    n = float(len(advantages))
+    states, advantages, old_log_probs = _samples(states, advantages, old_log_probs)
+    (actions,) = _samples(actions, dtype=np.int64)
+    return _numpy(_ppo_clip_gradient(states, actions, advantages, old_log_probs, _f64(W), _f64(b), float(clip_eps), n))
 
 
 # -- Transformer encoder layers: PyTorch's TransformerEncoderLayer from jax.nn parts -------------------
@@ -918,8 +934,45 @@ def _transformer_block_jacobians(x, params, nhead, norm_first):
     return (jax.jacrev(attention)(x).reshape(n, n), jax.jacrev(feedforward)(attention(x)).reshape(n, n))
 
 
-def _params(params):
-    return {name: _f64(value) for name, value in params.items()}
+# Padding (a new feed-forward width f or batch size would be a new compilation): f to a power of four with
+# zero units (zero rows of linear1, zero columns of linear2: relu(0) = 0, so each adds an exact 0), and the
+# batch with zero sequences, whose zero output gradients add exact zeros to every parameter gradient.  The
+# width d (LayerNorm averages over it), the heads and the sequence length (softmax over it) are not padded.
+
+_FEEDFORWARD_AXIS = {"linear1.weight": 0, "linear1.bias": 0, "linear2.weight": 1}
+
+
+def _params(params, f=None, leading=0):
+    """float64 parameters; the feed-forward width padded to f (``leading``: axes before a parameter's own)."""
+    out = {name: _f64(value) for name, value in params.items()}
+    for name, axis in _FEEDFORWARD_AXIS.items():
+        if f is not None and name in out:
+            shape = list(out[name].shape)
+            shape[leading + axis] = f
+            out[name] = _pad(out[name], shape)
+    return out
+
+
+def _unpad_params(grads, f, leading=0):
+    """The gradients of the real parameters: the first f feed-forward units."""
+    out = {}
+    for name, g in grads.items():
+        g = np.asarray(g)
+        if name in _FEEDFORWARD_AXIS:
+            index = [slice(None)] * g.ndim
+            index[leading + _FEEDFORWARD_AXIS[name]] = slice(0, f)
+            g = g[tuple(index)]
+        out[name] = np.array(g)
+    return out
+
+
+def _width(params):
+    return int(np.shape(params["linear1.bias"])[0])
+
+
+def _batch(x):
+    x = _f64(x)
+    return _pad(x, (_bucket(x.shape[0]),) + x.shape[1:])
 
 
 def _final(final_norm):
@@ -928,34 +981,38 @@ def _final(final_norm):
 
 def _stacked_layers(layers):
     """Each parameter of the layers stacked, zero layers appended up to a power-of-four depth."""
-    depth = _bucket(len(layers))
-    return {name: _pad(np.stack([_f64(p[name]) for p in layers]), (depth,) + np.shape(layers[0][name]))
-            for name in layers[0]}
+    depth, f = _bucket(len(layers)), _bucket(_width(layers[0]))
+    padded = [_params(p, f) for p in layers]
+    return {name: _pad(np.stack([p[name] for p in padded]), (depth,) + padded[0][name].shape) for name in padded[0]}
 
 
 def transformer_layer_forward(x, params, nhead, norm_first):
-    return np.array(_transformer_layer_forward(_f64(x), _params(params), int(nhead), bool(norm_first)))
+    out = _transformer_layer_forward(_batch(x), _params(params, _bucket(_width(params))), int(nhead), bool(norm_first))
+    return np.array(out[:len(x)])
 
 
 def transformer_layer_backward(x, params, nhead, norm_first, grad_output):
-    return _numpy(tuple(_transformer_layer_backward(_f64(x), _params(params), int(nhead), bool(norm_first),
-                                                    _f64(grad_output))))
+    f = _width(params)
+    grad_x, grad_params = _transformer_layer_backward(_batch(x), _params(params, _bucket(f)), int(nhead),
+                                                      bool(norm_first), _batch(grad_output))
+    return np.array(grad_x[:len(x)]), _unpad_params(grad_params, f)
 
 
 def transformer_stack_forward(x, layers, final_norm, nhead, norm_first):
-    hidden, output = _transformer_stack_forward(_f64(x), _stacked_layers(layers), _final(final_norm), len(layers),
+    hidden, output = _transformer_stack_forward(_batch(x), _stacked_layers(layers), _final(final_norm), len(layers),
                                                 int(nhead), bool(norm_first))
-    return np.array(hidden[:len(layers) + 1]), np.array(output)
+    return np.array(hidden[:len(layers) + 1, :len(x)]), np.array(output[:len(x)])
 
 
 def transformer_stack_backward(x, layers, final_norm, nhead, norm_first, grad_output):
     grad_hidden, grad_layers, grad_final = _transformer_stack_backward(
-        _f64(x), _stacked_layers(layers), _final(final_norm), len(layers), int(nhead), bool(norm_first),
-        _f64(grad_output))
-    grad_layers = {name: np.asarray(g) for name, g in grad_layers.items()}
+        _batch(x), _stacked_layers(layers), _final(final_norm), len(layers), int(nhead), bool(norm_first),
+        _batch(grad_output))
+    grad_layers = _unpad_params(grad_layers, _width(layers[0]), leading=1)
     per_layer = [{name: np.array(g[l]) for name, g in grad_layers.items()} for l in range(len(layers))]
-    return np.array(grad_hidden[:len(layers) + 1]), per_layer, _numpy(grad_final)
+    return np.array(grad_hidden[:len(layers) + 1, :len(x)]), per_layer, _numpy(grad_final)
 
 
 def transformer_block_jacobians(x, params, nhead, norm_first):
-    return _numpy(_transformer_block_jacobians(_f64(x), _params(params), int(nhead), bool(norm_first)))
+    return _numpy(_transformer_block_jacobians(_f64(x), _params(params, _bucket(_width(params))), int(nhead),
+                                               bool(norm_first)))

@@ -12,8 +12,7 @@ from reference import (  # noqa: F401  (correct ones)
     rnn_forward,
 )
 
-# S12c and S12e fail too, but only beyond the meta-tests' 12 examples per test (the main job finds S12e)
-REJECTED_BY = ("S12a", "S12b", "S12d", "S12f", "S12j")  # the exact set of claims whose tests fail on this implementation
+REJECTED_BY = ("S12a", "S12b", "S12c", "S12d", "S12e", "S12f", "S12j")  # the exact set of claims whose tests fail on this implementation
 
 
 def clip_grad_norm(grads, max_norm, norm_type):
