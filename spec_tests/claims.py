@@ -568,9 +568,14 @@ _CLAIMS = [
         "S19a's deep network (8 linear layers W_l = 1.5·Q_l, width 8, batch 32, seeds 0–2), SGD at lr 0.05, ‖W_l‖_F "
         "recorded at every step: without clipping the loss exceeds 1e30 or stops being finite within 100 steps, every "
         "layer's norm at the step before is at least 10 × its initial value (measured 14.5–18.3) and at the diverging "
-        "step at least 1e15 × (measured 1.4e21–1.0e23).  With the global norm clipped to 1, no norm moves by more than "
-        "lr·max_norm = 0.05 in a step and over 40 steps every layer stays within [0.5, 1] × its initial norm (measured "
-        "[0.84, 1]); well initialised (W_l = Q_l, no clipping) within [0.8, 1.01] (measured [0.91, 1]).",
+        "step at least 1e15 × (measured 1.4e21–1.0e23).  With the global norm clipped to 1 (clip_grad_norm of all 8 weight gradients together), every "
+        "update of all the parameters together, ‖Δθ‖₂ = ‖lr·clip(g)‖₂ over the concatenation of the 8 layers, is at "
+        "most lr·max_norm = 0.05 (within 1e-9 relative); at the first step, where the spec's own bound |D_θE|/‖θ‖ "
+        "(the derivative along θ by the complex step through its own linear forward pass) shows ‖∇E‖ > 1 (the bound is ≥ 3330), it "
+        "is lr·max_norm, at least 0.05·(1 − 1e-6): clipping rescales, it does not over-clip (the 1e-6 admits "
+        "PyTorch's ε = 1e-6 in the denominator; S12b asserts the exact rescale at every step size).  Over 40 steps "
+        "every layer stays within [0.5, 1] × its initial norm (measured [0.84, 1]); well initialised (W_l = Q_l, no "
+        "clipping) within [0.8, 1.01] (measured [0.91, 1]).",
         f"Seed S6 (the per-layer `param.data.norm()` of the source, on this problem); {PASCANU_2013}",
     ),
     Claim(
@@ -579,8 +584,12 @@ _CLAIMS = [
         "S19b's long RNN (linear, W_hh = 1.2·Q, hidden 8, T = 40, seeds 0–2), SGD on W_ih and W_hh at lr 0.05: "
         "without clipping the loss exceeds 1e30 or stops being finite within 100 steps, and at that step ‖W_ih‖_F is "
         "at least 1e4 × its initial value and ‖W_hh‖_F at least 1e6 × (measured 2.1e5–2.7e5 and 9.9e6–2.1e7: one "
-        "update did it).  With the global norm clipped to 1, no norm moves by more than 0.05 in a step and over 40 "
-        "steps both stay within [0.5, 1] × their initial norms (measured [0.59, 1]).",
+        "update did it).  With the global norm clipped to 1 (clip_grad_norm of the gradients of W_ih and W_hh "
+        "together), every update ‖Δθ‖₂ = ‖lr·clip(g)‖₂ over both matrices together is at most lr·max_norm = 0.05 "
+        "(within 1e-9 relative), and at the first step, where the spec's own bound |D_θE|/‖θ‖ (the complex step "
+        "through definitions.rnn_unroll) shows ‖∇E‖ > 1 (the bound is ≥ 3.6e8), at least 0.05·(1 − 1e-6) (no over-clipping; "
+        "S12b asserts the exact rescale); over 40 steps both norms stay within [0.5, 1] × their initial values "
+        "(measured [0.59, 1]).",
         f"Seed S6 (on this problem); {PASCANU_2013}, section 3.2",
     ),
     Claim(
@@ -589,7 +598,10 @@ _CLAIMS = [
         "At the cliff of S2a, (w, b) = (5, b*), where ‖∇E‖ ≈ 779.4: for lr = 0.1, 0.01, 0.001 and 0.0001, an SGD step "
         "moves the parameters by lr·‖∇E‖ ≥ 0.03, thirty times the half-width 1e-3 within which the cliff's face lies "
         "(measured 77.9, 7.79, 0.779, 0.078): a smaller learning rate does not keep the step on the face.  Clipped to "
-        "max_norm 1 (S12a), every step is at most lr·1 — inside the face for lr ≤ 1e-3.",
+        "max_norm 1 (S12a, S12b), every step is exactly lr·1, since the spec's closed form (S2a) puts ‖∇E‖ ≈ 779.4 "
+        "above max_norm: within [lr·(1 − 1e-6), lr·(1 + 1e-9)] (the 1e-6 admits PyTorch's ε = 1e-6 in the "
+        "denominator), so clipping neither lets the step through nor over-clips it — inside the face for "
+        "lr ≤ 1e-3.",
         f"Seed S7; {PASCANU_2013_CLIFF}, sections 3.3 and 3.2 (clipping), figure 6",
     ),
     Claim(

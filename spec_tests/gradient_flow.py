@@ -13,16 +13,20 @@ One call runs one forward pass with forward hooks and one backward pass (``torch
 unless ``power_iterations=0``, a power iteration per layer.  Page: docs/gradient_flow.md.
 
 **Batch.**  ``batch = (inputs, targets)``; the model is called as ``model(inputs)``, ``model(*inputs)`` for a
-tuple or list, ``model(**inputs)`` for a dict, and the loss is ``loss_fn(output, targets)``, a scalar.
+tuple or list (its items are positional arguments), ``model(**inputs)`` for a dict (keyword arguments), and the
+loss is ``loss_fn(output, targets)``, a scalar that requires grad (a loss that does not, and a model without
+parameters, are refused with a ValueError naming the cause).
 
 **Layers.**  By default a layer is a module that *ran* in the forward pass and is the innermost such module
-containing some parameter: each parameter is attributed to the innermost module that contains it and whose
-forward was called.  A ``Linear`` is a layer; ``nn.MultiheadAttention`` is one layer with its ``out_proj``
+containing some parameter: each parameter, under each of its names (``named_parameters(remove_duplicate=False)``),
+is attributed to the innermost module under that name that contains it and whose forward was called, so a tied
+parameter (``out.weight = emb.weight``) belongs to every layer that holds it, each showing its norms, and the
+footer says it is shared.  A ``Linear`` is a layer; ``nn.MultiheadAttention`` is one layer with its ``out_proj``
 (which it applies functionally, so ``out_proj``'s own forward never runs); parameter-free modules (ReLU,
 Dropout) are not layers.  ``layers=`` replaces this with the modules named (exact names, or patterns where
 ``*`` matches one dotted component: ``"encoder.layers.*"``) or of the classes given
 (``layers=nn.TransformerEncoderLayer``); parameters are then attributed to the innermost selected module that
-contains them, and the others are listed as unattributed.
+contains them, and the others are listed as unattributed.  A pattern never selects the model itself.
 
 **Sites, and output to input.**  Each *call* of a layer is a site (a module called T times, such as an
 ``nn.RNNCell`` unrolled over T steps, gives T sites, named ``cell[0]`` … ``cell[T-1]``).  Sites are ordered by
@@ -30,7 +34,9 @@ the moment their forward returned; output to input is that order reversed.  For 
 the order in which backpropagation reaches them.
 
 **What is reported per site.**  ``‖∂L/∂out‖``: the norm of the gradient of the loss with respect to the
-site's output (every floating-point tensor it returns, together) — the hidden-state gradient of claim S5;
+site's output (every floating-point tensor it returns, together) — the hidden-state gradient of claim S5; an
+output that does not require grad (a frozen first layer) is handed on, in the check's forward pass only, as a
+copy of a leaf that does, so that it is defined at every site the loss uses;
 ``‖∂L/∂W‖`` and ``‖W‖``: the norms of the gradient and of the parameters attributed to the layer (over all
 its calls: a shared module's are the same on each of its sites); ``gain``: ``‖∂L/∂out‖`` of the next site
 towards the input over this one's, what this layer's backward multiplied the gradient by when the layers form
@@ -38,18 +44,21 @@ a chain; ``σ_max(J)``: the power-iteration estimate of the spectral norm of the
 with respect to its input.
 
 **The verdict** (S5, docs/depth.md).  Let ``g_0 … g_(n−1)`` be ``‖∂L/∂out‖`` from the output-most site to the
-input-most, over the sites the gradient reached (``g_k > 0``).  Fit ``ln g_k = a + b·k`` by least squares;
+input-most, over the sites with a finite, non-zero gradient (``g_k > 0``).  Fit ``ln g_k = a + b·k`` by least squares;
 ``growth = exp(b·(n − 1))`` is the fitted factor from output to input, ``exp(b)`` per site.
 
-- ``non-finite``: the loss, a parameter, an activation or a gradient is NaN or infinite (the first of each
-  is named);
-- ``undetermined``: fewer than ``MIN_SITES = 3`` sites with a gradient;
+- ``non-finite``: the inputs or targets, the loss, a parameter, an activation or a gradient is NaN or
+  infinite (the first of each is named);
+- ``vanishing``: some site's ``‖∂L/∂out‖`` is exactly 0 while a site nearer the output has a non-zero one;
+- ``undetermined``: fewer than ``MIN_SITES = 3`` sites with a non-zero gradient;
 - ``exploding``: ``growth ≥ max_growth`` (default 10: the gradient grows by at least an order of magnitude
   from output to input);
 - ``vanishing``: ``growth ≤ min_growth`` (default 0.1);
 - ``healthy`` otherwise.
 
-The evidence names the site with the largest ``‖∂L/∂out‖`` and the site with the largest gain.  S5c is why the
+The evidence names the site with the largest ``‖∂L/∂out‖`` and the site with the largest gain, and says so when
+the fitted growth is outside (min_growth, max_growth) while the measured end-to-end ratio lies on the other
+side of 1.  S5c is why the
 verdict uses ``‖∂L/∂out‖`` and not ``‖∂L/∂W‖``: weight gradients need not show the growth.
 
 **Jacobians.**  A site's input is its floating-point tensor argument when all of them are one tensor
@@ -63,7 +72,8 @@ Woźniakowski (1992) show the average relative error of ``σ_max²`` shrinks lik
 size).  The Jacobian is that of the whole batch: for a layer that treats examples separately it is block
 diagonal, and its norm is the largest over the examples.  Sites without such an input (an RNN's first
 step, whose ``h_0`` no site returned), or whose forward cannot be transformed (BatchNorm in training mode
-updates its statistics in place), get no estimate, with the reason.  ``jacobian_log10_product`` sums ``log10 σ_max``
+updates its statistics in place; nn.LSTM/GRU/RNN kernels have no forward-mode derivative), get no estimate,
+with the reason.  ``jacobian_log10_product`` sums ``log10 σ_max``
 over the sites that have one: for a chain of layers it bounds the end-to-end amplification (S1a).  The
 attention kernel is the math one during this phase (the fused CPU kernel has no forward-mode derivative).
 
@@ -82,7 +92,9 @@ import fnmatch
 import importlib.util
 import json
 import math
+import os
 import sys
+import textwrap
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -92,7 +104,7 @@ import torch
 from torch import nn
 
 __all__ = ["check_gradient_flow", "assert_gradient_flow_healthy", "GradientFlowReport", "SiteFlow", "main",
-           "power_iteration_norm", "DEFAULT_MAX_GROWTH", "DEFAULT_MIN_GROWTH", "DEFAULT_POWER_ITERATIONS", "MIN_SITES", "JSON_SCHEMA"]
+           "power_iteration_norm", "figure_formats", "DEFAULT_MAX_GROWTH", "DEFAULT_MIN_GROWTH", "DEFAULT_POWER_ITERATIONS", "MIN_SITES", "JSON_SCHEMA"]
 
 SCHEMA = "gradient-flow/1"
 DEFAULT_MAX_GROWTH = 10.0
@@ -127,7 +139,19 @@ class SiteFlow:
 
 @dataclass
 class GradientFlowReport:
-    """What check_gradient_flow found.  ``sites`` run from the output to the input."""
+    """What check_gradient_flow found.  ``sites`` run from the output to the input.
+
+    Fields that can be None: ``growth``, ``growth_per_site`` and ``endpoint_ratio`` when fewer than two sites
+    have a finite, non-zero ‖∂L/∂out‖ (so always for a non-finite result whose gradients are NaN or infinite);
+    ``largest_gradient`` when no site has one; ``largest_gain`` and ``largest_gain_factor`` when no site has a
+    gain; ``jacobian_log10_product`` when no site has a Jacobian estimate (``power_iterations=0``).  In
+    ``SiteFlow``: ``output_grad_norm`` when the loss does not depend on the site's output; ``gain`` for the
+    input-most site and where either norm is missing, infinite or NaN, or this one is 0; ``weight_grad_norm``
+    when the layer holds no parameter that requires grad; ``weight_norm`` when it holds none;
+    ``jacobian_norm`` when there is no estimate (``jacobian_note`` says why, unless ``power_iterations=0``).
+    ``first_nonfinite`` holds None for each kind with no non-finite value; its ``batch`` is the location of the
+    first non-finite entry of the inputs, then the targets (``"inputs[1, 2]"``).
+    """
 
     verdict: str
     reason: str  # one line: the verdict and its evidence
@@ -142,7 +166,7 @@ class GradientFlowReport:
     largest_gain: str | None  # the site with the largest gain
     largest_gain_factor: float | None
     jacobian_log10_product: float | None  # Σ log10 σ_max(J) over the sites with an estimate
-    first_nonfinite: dict  # {"loss": bool, "parameter": name|None, "activation": name|None, "gradient": name|None}
+    first_nonfinite: dict  # {"loss": bool, "parameter", "activation", "gradient", "batch": name or None}
     thresholds: dict  # max_growth, min_growth, min_sites
     power_iterations: int
     unattributed_parameters: list = field(default_factory=list)
@@ -181,20 +205,29 @@ class GradientFlowReport:
         return cls(**data)
 
     @classmethod
-    def from_json(cls, text: str) -> GradientFlowReport:
+    def from_json(cls, source) -> GradientFlowReport:
+        """The inverse of ``to_json``: ``source`` is the JSON text (a string starting with ``{``) or the path of a
+        file that ``to_json(path)`` wrote (a ``str`` or ``os.PathLike``)."""
+        if isinstance(source, str) and source.lstrip().startswith("{"):
+            text = source
+        else:
+            text = Path(source).read_text(encoding="utf-8")
         return cls.from_dict(json.loads(text))
 
     # -- reading -------------------------------------------------------------------------------------
 
     def __str__(self) -> str:
-        head = f"gradient flow: {self.verdict.upper()} — {self.reason}"
+        return f"gradient flow: {self.verdict.upper()} — {self.reason}\n\n{self.table()}"
+
+    def table(self) -> str:
+        """The per-site table and its footer: what ``str(report)`` prints below the verdict line."""
         rows = [("#", "site (output → input)", "kind", "‖∂L/∂out‖", "gain", "‖∂L/∂W‖", "‖W‖", "σ_max(J)")]
         for k, s in enumerate(self.sites):
             jac = _fmt(s.jacobian_norm) if s.jacobian_norm is not None else ("–" if not s.jacobian_note else "n/a")
             rows.append((str(k), s.name + ("" if s.output_finite else " (non-finite)"), s.kind,
                          _fmt(s.output_grad_norm), _fmt(s.gain), _fmt(s.weight_grad_norm), _fmt(s.weight_norm), jac))
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        lines = [head, ""]
+        lines = []
         for i, r in enumerate(rows):
             lines.append("  ".join(c.ljust(w) if j < 3 else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths))))
             if i == 0:
@@ -211,8 +244,15 @@ class GradientFlowReport:
         return "\n".join(lines + ([""] + tail if tail else []))
 
     def plot(self, path, title: str | None = None):
-        """Per-site norms on a log scale, output side on the left; writes ``path`` (any format matplotlib
-        writes) and returns it.  Uses matplotlib's Agg canvas, not pyplot: no global state is touched."""
+        """Per-site norms on a log scale, output side on the left; writes ``path`` in the format its extension
+        names (any that matplotlib writes: ``figure_formats()``) and returns it."""
+        self.figure(title).savefig(path, dpi=110)
+        return path
+
+    def figure(self, title: str | None = None):
+        """The figure that ``plot`` writes, a ``matplotlib.figure.Figure`` on the Agg canvas (not pyplot: no
+        global state is touched).  The title (default: the verdict and the fitted growth, or the first clause
+        of the reason) is wrapped to the figure's width, at most three lines."""
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
@@ -234,10 +274,17 @@ class GradientFlowReport:
         ax.set_xlabel("site, from the output (left) to the input (right)")
         ax.set_ylabel("norm")
         ax.grid(True, which="major", alpha=0.3)
-        ax.set_title(title or f"gradient flow: {self.verdict} ({self.reason.split(';')[0]})", fontsize=9)
+        if title is None:
+            title = f"gradient flow: {self.verdict}"
+            if self.reason.startswith("‖∂L/∂out‖ ") and self.growth is not None:  # a verdict from the fit
+                title += (f" — ‖∂L/∂out‖ ×{self.growth:.3g} (fitted) from the output side to the input side; "
+                          f"largest at {self.largest_gradient}")
+            else:
+                title += " — " + self.reason.split("; ")[0]
+        width = fig.get_figwidth() * 72 / (0.6 * 9)  # characters of a 9-point font across the figure
+        ax.set_title(textwrap.fill(title, int(width * 0.95), max_lines=3, placeholder=" …"), fontsize=9)
         ax.legend(fontsize=7)
-        fig.savefig(path, dpi=110)
-        return path
+        return fig
 
 
 def _fmt(x) -> str:
@@ -294,7 +341,8 @@ JSON_SCHEMA = {
         "first_nonfinite": {
             "type": "object", "additionalProperties": False,
             "required": ["loss", "parameter", "activation", "gradient"],
-            "properties": {"loss": {"type": "boolean"}, "parameter": {"type": ["string", "null"]},
+            "properties": {"loss": {"type": "boolean"}, "batch": {"type": ["string", "null"]},
+                           "parameter": {"type": ["string", "null"]},
                            "activation": {"type": ["string", "null"]}, "gradient": {"type": ["string", "null"]}}},
         "thresholds": {"type": "object", "required": ["max_growth", "min_growth", "min_sites"]},
         "power_iterations": {"type": "integer", "minimum": 0},
@@ -328,7 +376,8 @@ class _Call:
     module: nn.Module
     args: tuple
     kwargs: dict
-    outputs: list  # floating-point tensors returned
+    outputs: list  # floating-point tensors returned (for an output that did not require grad: the leaf made for it)
+    handed_on: list = field(default_factory=list)  # ids of the tensors the model went on with
 
 
 def _floating_tensors(value) -> list:
@@ -349,7 +398,7 @@ def _pattern_matches(pattern: str, name: str) -> bool:
 
 
 def _select_layers(model: nn.Module, layers) -> set[str]:
-    named = dict(model.named_modules())
+    named = dict(model.named_modules(remove_duplicate=False))
     specs = layers if isinstance(layers, list | tuple | set) else [layers]
     chosen: set[str] = set()
     for spec in specs:
@@ -357,7 +406,8 @@ def _select_layers(model: nn.Module, layers) -> set[str]:
             found = {n for n, m in named.items() if isinstance(m, spec)}
             what = f"modules of class {spec.__name__}"
         elif isinstance(spec, str):
-            found = {spec} if spec in named else {n for n in named if _pattern_matches(spec, n)}
+            # a pattern never selects the model itself ("" is its name): "*" means every top-level submodule
+            found = {spec} if spec in named else {n for n in named if n and _pattern_matches(spec, n)}
             what = f"modules named {spec!r}"
         else:
             raise TypeError(f"layers: expected module names, patterns or nn.Module classes, got {spec!r}")
@@ -425,6 +475,10 @@ def check_gradient_flow(model: nn.Module, loss_fn, batch, *, layers=None,
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn: expected a callable, got {type(loss_fn).__name__}")
+    if next(model.parameters(), None) is None:
+        raise ValueError("the model has no parameters: there are no layers to follow the gradient through")
     if not (isinstance(batch, list | tuple) and len(batch) == 2):
         raise TypeError("batch: expected (inputs, targets); the model is called on inputs and the loss is "
                         "loss_fn(output, targets)")
@@ -434,13 +488,11 @@ def check_gradient_flow(model: nn.Module, loss_fn, batch, *, layers=None,
         raise ValueError(f"thresholds: need 0 < min_growth < 1 < max_growth, got {min_growth}, {max_growth}")
     started = time.perf_counter()
     selected = _select_layers(model, layers) if layers is not None else None
-    params = dict(model.named_parameters())
-    devices = sorted({p.device.index or 0 for p in params.values() if p.is_cuda})
+    devices = sorted({p.device.index or 0 for p in model.parameters() if p.is_cuda})
     buffers = {n: b.detach().clone() for n, b in model.named_buffers()}
     with torch.random.fork_rng(devices=devices):
         try:
-            return _check(model, loss_fn, batch, selected, params, power_iterations, max_growth, min_growth, seed,
-                          started)
+            return _check(model, loss_fn, batch, selected, power_iterations, max_growth, min_growth, seed, started)
         finally:
             with torch.no_grad():
                 for n, b in model.named_buffers():
@@ -448,43 +500,158 @@ def check_gradient_flow(model: nn.Module, loss_fn, batch, *, layers=None,
                         b.copy_(buffers[n])
 
 
-def _check(model, loss_fn, batch, selected, params, power_iterations, max_growth, min_growth, seed, started):
+def _with_grad(value, leaves: dict):
+    """``value`` with every floating-point tensor in it that does not require grad replaced by a copy of a leaf
+    that does (the copy, not the leaf, is handed on: in-place operations after it still work, and leave the
+    leaf, which ``leaves`` maps the copy's id to, as the module returned it); ``value`` itself when there is
+    none."""
+    if isinstance(value, torch.Tensor):
+        if (value.is_floating_point() or value.is_complex()) and not value.requires_grad:
+            with torch.enable_grad():
+                leaf = value.detach().requires_grad_()
+                copy = leaf.clone()
+            leaves[id(copy)] = leaf
+            return copy
+        return value
+    if isinstance(value, dict):
+        new = {k: _with_grad(v, leaves) for k, v in value.items()}
+        if all(new[k] is v for k, v in value.items()):
+            return value
+        try:
+            return type(value)(new)
+        except Exception:  # noqa: BLE001 — a mapping type that cannot be rebuilt from a dict
+            return new
+    if isinstance(value, list | tuple):
+        new = [_with_grad(v, leaves) for v in value]
+        if all(a is b for a, b in zip(new, value)):
+            return value
+        try:
+            return type(value)(*new) if hasattr(value, "_fields") else type(value)(new)  # a namedtuple, or not
+        except Exception:  # noqa: BLE001 — a sequence type that cannot be rebuilt from its items
+            return tuple(new) if isinstance(value, tuple) else new
+    return value
+
+
+def _first_nonfinite_entry(value, path: str):
+    """(location, "NaN" | "inf" | "-inf") of the first non-finite entry of the floating-point tensors in
+    ``value`` (nested tuples, lists and dicts), or None."""
+    if isinstance(value, torch.Tensor):
+        if not (value.is_floating_point() or value.is_complex()):
+            return None
+        bad = ~torch.isfinite(value.detach())
+        if not bool(bad.any()):
+            return None
+        index = [int(i) for i in torch.nonzero(bad)[0].tolist()] if value.dim() else []
+        entry = value.detach()[tuple(index)] if index else value.detach()
+        entry = entry.abs() if entry.is_complex() else entry
+        kind = "NaN" if bool(torch.isnan(entry)) else ("inf" if bool(entry > 0) else "-inf")
+        return (f"{path}[{', '.join(map(str, index))}]" if index else path), kind
+    if isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            if found := _first_nonfinite_entry(v, f"{path}[{i}]"):
+                return found
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if found := _first_nonfinite_entry(v, f"{path}[{k!r}]"):
+                return found
+    return None
+
+
+def _check(model, loss_fn, batch, selected, power_iterations, max_growth, min_growth, seed, started):
     inputs, targets = batch
-    names = {m: n for n, m in model.named_modules()}
+    # every module under every name it has (a module registered twice is one module; its first name is its name)
+    aliases = dict(model.named_modules(remove_duplicate=False))
+    names: dict[nn.Module, str] = {}
+    for n, m in aliases.items():
+        names.setdefault(m, n)
+    # every parameter under every name it has (a tied parameter belongs to each module that holds it)
+    all_params = list(model.named_parameters(remove_duplicate=False))
+    canonical: dict[str, str] = {}  # alias -> the parameter's first name
+    params: dict[str, torch.Tensor] = {}  # first name -> parameter
+    first_name: dict[int, str] = {}
+    for pn, p in all_params:
+        canonical[pn] = first_name.setdefault(id(p), pn)
+        params.setdefault(canonical[pn], p)
+
+    # the outputs of every module that can be a site are made to require grad, so that ∂L/∂out exists for each
+    if selected is not None:
+        possible_sites = {aliases[n] for n in selected}
+    else:
+        possible_sites = {m for m in names if next(m.parameters(), None) is not None}
     calls: list[_Call] = []
     counter = [0]
 
     def hook(module, args, kwargs, output):
-        calls.append(_Call(counter[0], names.get(module, "?"), module, args, kwargs, _floating_tensors(output)))
+        leaves = {}
+        replaced = _with_grad(output, leaves) if module in possible_sites else output
+        handed_on = _floating_tensors(replaced)
+        calls.append(_Call(counter[0], names.get(module, "?"), module, args, kwargs,
+                           [leaves.get(id(t), t) for t in handed_on], [id(t) for t in handed_on]))
         counter[0] += 1
+        return None if replaced is output else replaced
 
+    bad_batch = None
+    for part, value in (("inputs", inputs), ("targets", targets)):
+        if found := _first_nonfinite_entry(value, part):
+            bad_batch = (part, *found)
+            break
     handles = [m.register_forward_hook(hook, with_kwargs=True) for m in names]
     try:
         with torch.enable_grad():
-            output = _call_model(model, inputs)
-            loss = loss_fn(output, targets)
+            try:
+                output = _call_model(model, inputs)
+            except Exception as error:
+                error._gradient_flow_stage = "model"
+                error.add_note("(check_gradient_flow: raised by the model's forward pass on the batch's inputs)")
+                raise
+            try:
+                loss = loss_fn(output, targets)
+            except Exception as error:
+                error._gradient_flow_stage = "loss_fn"
+                error.add_note("(check_gradient_flow: raised by loss_fn(output, targets); the model's forward pass ran)")
+                raise
     finally:
         for h in handles:
             h.remove()
     if not (isinstance(loss, torch.Tensor) and loss.numel() == 1):
         raise ValueError(f"loss_fn must return a scalar tensor, got {type(loss).__name__}"
                          f"{tuple(loss.shape) if isinstance(loss, torch.Tensor) else ''}")
+    if not loss.requires_grad:
+        raise ValueError("the loss does not depend on the model's parameters or outputs (it does not require "
+                         "grad): does loss_fn detach the output, or compute under torch.no_grad()?")
     notes = []
 
     # layers: which modules, which parameters each holds
-    ran = {c.module_name for c in calls}
-    candidates = selected if selected is not None else ran
-    owner = {pn: _owner(pn, candidates) for pn in params}
+    ran = {c.module for c in calls}
+    candidate_modules = {aliases[n] for n in selected} if selected is not None else ran
+    candidate_names = {n for n, m in aliases.items() if m in candidate_modules}
+    owner = {}  # alias -> the layer (a module's first name) that holds the parameter under that name
+    for pn, _ in all_params:
+        o = _owner(pn, candidate_names)
+        owner[pn] = None if o is None else names[aliases[o]]
     if selected is not None:
-        missing = sorted(selected - ran)
-        if missing and not (selected & ran):
+        missing = sorted({names[aliases[n]] for n in selected if aliases[n] not in ran})
+        if not any(aliases[n] in ran for n in selected):
             raise ValueError(f"layers: none of the selected modules ran in the forward pass ({', '.join(missing)})")
         if missing:
             notes.append(f"selected modules that did not run: {', '.join(missing)}")
-        layer_names = selected & ran
+        layer_names = {names[aliases[n]] for n in selected if aliases[n] in ran}
     else:
         layer_names = {o for o in owner.values() if o is not None}
-    unattributed = sorted(pn for pn, o in owner.items() if o is None or o not in layer_names)
+    by_layer: dict[str, list[str]] = {}  # layer -> the names under which it holds its parameters, one per parameter
+    holders: dict[str, list[str]] = {}  # parameter (first name) -> the layers that hold it
+    shown: dict[str, list[str]] = {}  # parameter (first name) -> the names it has in those layers
+    for pn, _ in all_params:
+        layer, cn = owner[pn], canonical[pn]
+        if layer in layer_names and layer not in holders.get(cn, []):
+            by_layer.setdefault(layer, []).append(pn)
+            holders.setdefault(cn, []).append(layer)
+            shown.setdefault(cn, []).append(pn)
+    unattributed = sorted(cn for cn in params if cn not in holders)
+    for cn, layers_of in holders.items():
+        if len(layers_of) > 1:
+            notes.append(f"shared parameter: {' = '.join(shown[cn])} is one tensor, held by {', '.join(layers_of)}; "
+                         f"its ‖∂L/∂W‖ (the sum over its uses) and ‖W‖ are counted in each of their rows")
     site_calls = [c for c in calls if c.module_name in layer_names]
     n_calls: dict[str, int] = {}
     for c in site_calls:
@@ -510,19 +677,11 @@ def _check(model, loss_fn, batch, selected, params, power_iterations, max_growth
                 out_index[id(t)] = len(outs)
                 outs.append(t)
     wrt = [p for _, p in trainable] + outs
-    if loss.requires_grad and wrt:
-        grads = torch.autograd.grad(loss, wrt, allow_unused=True)
-    else:
-        grads = [None] * len(wrt)
-        notes.append("the loss does not require grad: no gradient was computed")
+    grads = torch.autograd.grad(loss, wrt, allow_unused=True) if wrt else []
     param_grad = {n: g for (n, _), g in zip(trainable, grads[:len(trainable)])}
     out_grad = grads[len(trainable):]
 
     # every norm and finiteness flag: one pass over each tensor (_norms)
-    by_layer: dict[str, list[str]] = {}
-    for pn in params:
-        if owner[pn] in layer_names:
-            by_layer.setdefault(owner[pn], []).append(pn)
     activations = {id(t): t for c in calls for t in c.outputs}
     named = ([("a", i, t) for i, t in activations.items()] + [("g", i, g) for i, g in enumerate(out_grad)]
              + [("p", n, p) for n, p in params.items()] + [("d", n, g) for n, g in param_grad.items()]
@@ -534,9 +693,9 @@ def _check(model, loss_fn, batch, selected, params, power_iterations, max_growth
     loss_value = float(loss.detach().reshape(()).to(torch.float64))
 
     layer_norms = {}
-    for name, pn in by_layer.items():
-        grads_of = [norm("d", n) for n in pn if norm("d", n) is not None]
-        layer_norms[name] = (_hypot(grads_of) if grads_of else None, _hypot([norm("p", n) for n in pn]))
+    for name, pns in by_layer.items():
+        grads_of = [norm("d", canonical[n]) for n in pns if norm("d", canonical[n]) is not None]
+        layer_norms[name] = (_hypot(grads_of) if grads_of else None, _hypot([norm("p", canonical[n]) for n in pns]))
     sites = []
     for c, nm, t in zip(site_calls, site_names, call_index):
         og = [norm("g", out_index[id(o)]) for o in c.outputs if id(o) in out_index]
@@ -549,11 +708,13 @@ def _check(model, loss_fn, batch, selected, params, power_iterations, max_growth
             parameters=by_layer.get(c.module_name, []), jacobian_norm=None,
             output_finite=all(finite("a", id(o)) for o in c.outputs)))
 
-    # first non-finite: parameters in the order their layers first ran, activations in forward order,
-    # gradients in backward order (the output side first)
+    # first non-finite: the batch (inputs, then targets), parameters in the order their layers first ran,
+    # activations in forward order, gradients in backward order (the output side first)
+    order = list(params)
+
     def param_rank(n):
-        o = owner[n]
-        return (first_call.get(o, len(site_calls)), list(params).index(n))
+        return (min((first_call.get(o, len(site_calls)) for o in holders.get(n, [])), default=len(site_calls)),
+                order.index(n))
 
     bad_params = sorted((n for n in params if not finite("p", n)), key=param_rank)
     bad_acts = [c.module_name or type(model).__name__ for c in calls if not all(finite("a", id(o)) for o in c.outputs)]
@@ -562,13 +723,15 @@ def _check(model, loss_fn, batch, selected, params, power_iterations, max_growth
         if not all(finite("g", out_index[id(o)]) for o in c.outputs if id(o) in out_index):
             bad_grad = s.name
             break
-        bad_grad = next((n for n in s.parameters if not finite("d", n)), None)
+        bad_grad = next((n for n in s.parameters if not finite("d", canonical[n])), None)
         if bad_grad:
             break
     if bad_grad is None:
         bad_grad = next((n for n in unattributed if not finite("d", n)), None)
     first_nonfinite = {"loss": not math.isfinite(loss_value), "parameter": bad_params[0] if bad_params else None,
-                       "activation": bad_acts[0] if bad_acts else None, "gradient": bad_grad}
+                       "activation": bad_acts[0] if bad_acts else None, "gradient": bad_grad,
+                       "batch": bad_batch[1] if bad_batch else None}
+    batch_kind = f"the {bad_batch[0]} ({bad_batch[2]} at {bad_batch[1]})" if bad_batch else None
 
     # output to input
     sites = sites[::-1]
@@ -581,8 +744,8 @@ def _check(model, loss_fn, batch, selected, params, power_iterations, max_growth
     if power_iterations > 0:
         _jacobians(sites, site_calls, power_iterations, seed)
 
-    return _verdict(sites, loss_value, first_nonfinite, max_growth, min_growth, power_iterations, unattributed,
-                    notes, started)
+    return _verdict(sites, loss_value, first_nonfinite, batch_kind, max_growth, min_growth, power_iterations,
+                    unattributed, notes, started)
 
 
 def _site_function(call: _Call, x_id: int):
@@ -642,7 +805,7 @@ def _power_iteration(f, x0, iterations, seed):
 def _jacobians(sites, site_calls, iterations, seed):
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
-    site_outputs = {id(t) for c in site_calls for t in c.outputs}
+    site_outputs = {i for c in site_calls for i in [id(t) for t in c.outputs] + c.handed_on}
     for k, (s, c) in enumerate(zip(sites, site_calls)):
         tensors = [a for a in list(c.args) + list(c.kwargs.values())
                    if isinstance(a, torch.Tensor) and a.is_floating_point()]
@@ -663,14 +826,38 @@ def _jacobians(sites, site_calls, iterations, seed):
                 s.jacobian_norm = power_iteration_norm(_site_function(c, x_id), x0.detach(), iterations,
                                                        seed * 1_000_003 + k)
         except Exception as error:  # noqa: BLE001 — any module: report why, never fail the check
-            s.jacobian_note = f"{type(error).__name__}: {str(error).splitlines()[0][:120]}"
+            s.jacobian_note = _jacobian_failure(c.module, error)
 
 
-def _verdict(sites, loss_value, first_nonfinite, max_growth, min_growth, power_iterations, unattributed, notes,
-             started):
+def _jacobian_failure(module: nn.Module, error: Exception) -> str:
+    """Why torch.func could not transform the module's forward: the known causes in plain words, otherwise the
+    exception's type and the first line of its message, in full."""
+    text = str(error).strip()
+    first = text.splitlines()[0] if text else ""
+    modules = list(module.modules())
+    if "forward AD" in text and any(isinstance(m, nn.RNNBase) for m in modules):
+        return ("nn.LSTM/GRU/RNN kernels have no forward-mode derivative; unroll with a Cell (nn.LSTMCell, "
+                "nn.GRUCell, nn.RNNCell) to get the step Jacobian")
+    if "in-place operation" in text and "transform" in text:
+        norms = [m for m in modules if isinstance(m, nn.modules.batchnorm._NormBase) and m.training
+                 and m.track_running_stats]
+        if norms:
+            return (f"{type(norms[0]).__name__} in training mode updates its running statistics in place, which "
+                    f"torch.func cannot differentiate (in eval mode it can)")
+        return f"the forward pass modifies a tensor in place that torch.func cannot differentiate ({first})"
+    return f"{type(error).__name__}: {first}" if first else type(error).__name__
+
+
+def _verdict(sites, loss_value, first_nonfinite, batch_kind, max_growth, min_growth, power_iterations, unattributed,
+             notes, started):
     thresholds = {"max_growth": max_growth, "min_growth": min_growth, "min_sites": MIN_SITES}
-    reached = [(k, s.output_grad_norm) for k, s in enumerate(sites)
-               if s.output_grad_norm is not None and math.isfinite(s.output_grad_norm) and s.output_grad_norm > 0]
+    with_grad = [(k, s.output_grad_norm) for k, s in enumerate(sites)
+                 if s.output_grad_norm is not None and math.isfinite(s.output_grad_norm)]
+    reached = [(k, g) for k, g in with_grad if g > 0]
+    # exactly 0 after a non-zero gradient nearer the output: the gradient vanished on the way
+    vanished = [k for k, g in with_grad if g == 0 and reached and k > reached[0][0]]
+    # exactly 0 nearer the output than any non-zero gradient: left out of the fit, named in the evidence
+    zero_before = [k for k, g in with_grad if g == 0 and not (reached and k > reached[0][0])]
     growth = per_site = endpoint = None
     increasing = steps = 0
     largest = largest_gain = None
@@ -685,6 +872,7 @@ def _verdict(sites, loss_value, first_nonfinite, max_growth, min_growth, power_i
         endpoint = reached[-1][1] / reached[0][1]
         steps = len(reached) - 1
         increasing = sum(1 for (_, a), (_, c) in zip(reached, reached[1:]) if c > a)
+    if reached:
         largest = sites[max(reached, key=lambda kg: kg[1])[0]].name
         gains = [(s.gain, s.name) for s in sites if s.gain is not None]
         if gains:
@@ -692,42 +880,73 @@ def _verdict(sites, loss_value, first_nonfinite, max_growth, min_growth, power_i
     jac = [s.jacobian_norm for s in sites if s.jacobian_norm is not None]
     log10_product = sum(math.log10(j) if j > 0 else -math.inf for j in jac) if jac else None
 
-    bad = [f"{kind} {name}" for kind, name in (("parameter", first_nonfinite["parameter"]),
-                                               ("activation", first_nonfinite["activation"])) if name]
+    bad = [batch_kind] if batch_kind else []
+    bad += [f"{kind} {name}" for kind, name in (("parameter", first_nonfinite["parameter"]),
+                                                ("activation", first_nonfinite["activation"])) if name]
     if first_nonfinite["loss"]:
         bad.append(f"the loss ({loss_value})")
     if first_nonfinite["gradient"]:
         bad.append(f"gradient {first_nonfinite['gradient']}")
     names = lambda: (f"from {sites[reached[0][0]].name} (output side) to {sites[reached[-1][0]].name} "
                      f"(input side) over {len(reached)} sites")
+    evidence = []
+    if zero_before:
+        evidence.append(f"‖∂L/∂out‖ is exactly 0 at {len(zero_before)} site(s) nearer the output than any non-zero "
+                        f"gradient ({_listed([sites[k].name for k in zero_before])}; left out of the fit)")
+    if growth is not None and not min_growth < growth < max_growth and (growth > 1) != (endpoint > 1) \
+            and endpoint != 1:
+        evidence.append(f"the fitted growth ({growth:.3g}×) and the measured end-to-end ratio ({endpoint:.3g}×) "
+                        f"disagree in direction: ‖∂L/∂out‖ is not monotone from output to input, read the table")
+    if largest is not None:
+        evidence.append(f"largest ‖∂L/∂out‖ at {largest}")
+    if gain_factor is not None:
+        evidence.append(f"largest gain ×{gain_factor:.3g} by {largest_gain}")
+    if steps:
+        evidence.append(f"increases at {increasing} of {steps} steps")
+    evidence = "; ".join(evidence)
     if bad:
         verdict = "non-finite"
         reason = "first non-finite: " + ", ".join(bad)
+    elif vanished:
+        k = vanished[0]
+        before = max(j for j, _ in reached if j < k)
+        more = (f" (‖∂L/∂out‖ = 0 at {len(vanished)} sites: {_listed([sites[j].name for j in vanished])})"
+                if len(vanished) > 1 else "")
+        fitted = (f"; fitted over the sites with a non-zero gradient, ‖∂L/∂out‖ changes {growth:.3g}× {names()}"
+                  if growth is not None else "")
+        verdict = "vanishing"
+        reason = (f"site {sites[k].name} receives exactly 0 after {sites[before].output_grad_norm:.3g} at "
+                  f"{sites[before].name}: the gradient vanished{more}{fitted}; {evidence}")
     elif len(reached) < MIN_SITES:
         verdict = "undetermined"
-        reason = (f"only {len(reached)} site(s) with a gradient; the S5 trend needs at least {MIN_SITES} "
-                  f"(choose layers=, or unroll the recurrence: docs/gradient_flow.md)")
-    else:
-        evidence = (f"largest ‖∂L/∂out‖ at {largest}; largest gain ×{gain_factor:.3g} by {largest_gain}; "
-                    f"increases at {increasing} of {steps} steps")
-        if growth >= max_growth:
-            verdict = "exploding"
-            reason = (f"‖∂L/∂out‖ grows {growth:.3g}× {names()} (fitted; ×{per_site:.3g} per site; "
-                      f"measured end to end {endpoint:.3g}×) ≥ max_growth {max_growth:g}; {evidence}")
-        elif growth <= min_growth:
-            verdict = "vanishing"
-            reason = (f"‖∂L/∂out‖ shrinks to {growth:.3g}× {names()} (fitted; ×{per_site:.3g} per site; "
-                      f"measured end to end {endpoint:.3g}×) ≤ min_growth {min_growth:g}; {evidence}")
+        if with_grad and not reached:
+            reason = ("‖∂L/∂out‖ is exactly 0 at every site: the loss is stationary in the model's outputs "
+                      "(a zero residual?), there is no gradient to follow")
         else:
-            verdict = "healthy"
-            reason = (f"‖∂L/∂out‖ changes {growth:.3g}× {names()} (fitted; measured {endpoint:.3g}×), within "
-                      f"[{min_growth:g}, {max_growth:g}]; {evidence}")
+            reason = (f"only {len(reached)} site(s) with a gradient; the S5 trend needs at least {MIN_SITES} "
+                      f"(choose layers=, or unroll the recurrence: docs/gradient_flow.md)")
+    elif growth >= max_growth:
+        verdict = "exploding"
+        reason = (f"‖∂L/∂out‖ grows {growth:.3g}× {names()} (fitted; ×{per_site:.3g} per site; "
+                  f"measured end to end {endpoint:.3g}×) ≥ max_growth {max_growth:g}; {evidence}")
+    elif growth <= min_growth:
+        verdict = "vanishing"
+        reason = (f"‖∂L/∂out‖ shrinks to {growth:.3g}× {names()} (fitted; ×{per_site:.3g} per site; "
+                  f"measured end to end {endpoint:.3g}×) ≤ min_growth {min_growth:g}; {evidence}")
+    else:
+        verdict = "healthy"
+        reason = (f"‖∂L/∂out‖ changes {growth:.3g}× {names()} (fitted; measured {endpoint:.3g}×), within "
+                  f"[{min_growth:g}, {max_growth:g}]; {evidence}")
     return GradientFlowReport(
         verdict=verdict, reason=reason, sites=sites, loss=loss_value, growth=growth, growth_per_site=per_site,
         endpoint_ratio=endpoint, increasing_steps=increasing, steps=steps, largest_gradient=largest,
         largest_gain=largest_gain, largest_gain_factor=gain_factor, jacobian_log10_product=log10_product,
         first_nonfinite=first_nonfinite, thresholds=thresholds, power_iterations=power_iterations,
         unattributed_parameters=unattributed, notes=notes, seconds=time.perf_counter() - started)
+
+
+def _listed(names: list[str]) -> str:
+    return ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
 
 
 def _exp(x: float) -> float:
@@ -753,7 +972,7 @@ def assert_gradient_flow_healthy(model: nn.Module, loss_fn, batch, *, layers=Non
                                  max_growth=max_growth, min_growth=min_growth)
     if report.healthy or (allow_undetermined and report.verdict == "undetermined"):
         return report
-    raise AssertionError(f"gradient flow {report.verdict}: {report.reason}\n\n{report}")
+    raise AssertionError(f"gradient flow {report.verdict}: {report.reason}\n\n{report.table()}")
 
 
 # -- the command ------------------------------------------------------------------------------------
@@ -786,11 +1005,50 @@ def _load_problem(target: str):
     if not callable(getattr(module, function, None)):
         raise _UsageError(f"{path_text} has no function {function!r} (FILE.py[:function]; default 'problem')")
     result = getattr(module, function)()
-    if not (isinstance(result, tuple) and len(result) in (3, 4) and isinstance(result[0], nn.Module)
-            and callable(result[1]) and (len(result) == 3 or isinstance(result[3], dict))):
+    if not (isinstance(result, tuple) and len(result) in (3, 4)):
+        got = f"a tuple of {len(result)}" if isinstance(result, tuple) else type(result).__name__
         raise _UsageError(f"{path_text}:{function}() must return (model, loss_fn, batch) or "
-                          f"(model, loss_fn, batch, options), got {type(result).__name__}")
+                          f"(model, loss_fn, batch, options), got {got}")
+    if len(result) == 4 and not isinstance(result[3], dict):  # model, loss_fn and batch: check_gradient_flow's checks
+        raise _UsageError(f"{path_text}:{function}(): options: expected a dict of keyword arguments of "
+                          f"check_gradient_flow, got {type(result[3]).__name__}")
     return result[0], result[1], result[2], (result[3] if len(result) == 4 else {})
+
+
+def _check_output_path(option: str, path_text: str, formats=None):
+    """Before the check runs: the folder exists and is writable, and (for a figure) matplotlib writes the format."""
+    path = Path(path_text)
+    folder = path.parent
+    if path.is_dir():
+        raise _UsageError(f"{option} {path_text}: is a folder; give a file name")
+    if not folder.is_dir():
+        raise _UsageError(f"{option} {path_text}: no such folder: {folder}")
+    if not os.access(folder, os.W_OK):
+        raise _UsageError(f"{option} {path_text}: the folder {folder} is not writable")
+    if formats is not None:
+        suffix = path.suffix[1:].lower()
+        if suffix not in formats:
+            raise _UsageError(f"{option} {path_text}: " + (f"unknown figure format {suffix!r}" if suffix else
+                              "no file extension to tell the format") + f"; matplotlib writes {', '.join(formats)}")
+
+
+def figure_formats() -> list[str]:
+    """The file extensions ``plot`` (matplotlib's Agg canvas) can write here; some (jpg, tif, webp, gif, avif)
+    need Pillow's support for them."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    return sorted(FigureCanvasAgg(Figure()).get_supported_filetypes())
+
+
+def _print(text: str) -> None:
+    """Print to stdout; a closed pipe (``gradflow … | head``) is not an error."""
+    try:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader left: send the rest, and Python's flush at exit, nowhere
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def main(argv=None) -> int:
@@ -809,12 +1067,17 @@ def main(argv=None) -> int:
     parser.add_argument("--max-growth", type=float, help=f"exploding threshold (default {DEFAULT_MAX_GROWTH:g})")
     parser.add_argument("--min-growth", type=float, help=f"vanishing threshold (default {DEFAULT_MIN_GROWTH:g})")
     parser.add_argument("--json", metavar="PATH", help="write the result as JSON")
-    parser.add_argument("--figure", metavar="PATH", help="write the per-layer norms as a figure (PNG, SVG, PDF)")
+    parser.add_argument("--figure", metavar="PATH", help="write the per-layer norms as a figure; the extension "
+                        "gives the format: png, svg, pdf or another that matplotlib writes")
     try:
         options = parser.parse_args(argv)
     except SystemExit as exit_:
         return USAGE_ERROR if exit_.code else 0
     try:
+        if options.json:
+            _check_output_path("--json", options.json)
+        if options.figure:
+            _check_output_path("--figure", options.figure, figure_formats())
         model, loss_fn, batch, kwargs = _load_problem(options.target)
         if options.layers or options.layer_type:
             layers = list(options.layers or [])
@@ -829,16 +1092,19 @@ def main(argv=None) -> int:
             if getattr(options, key) is not None:
                 kwargs[key] = getattr(options, key)
         report = check_gradient_flow(model, loss_fn, batch, **kwargs)
-    except (_UsageError, ValueError, TypeError) as error:
-        print(f"gradflow: {error}", file=sys.stderr)
-        return USAGE_ERROR
-    except Exception:  # noqa: BLE001 — the model itself failed: not a verdict, so not exit status 1
+    except Exception as error:  # noqa: BLE001 — no verdict, so not exit status 1
+        stage = getattr(error, "_gradient_flow_stage", None)
+        if stage is None and isinstance(error, _UsageError | ValueError | TypeError):
+            print(f"gradflow: {error}", file=sys.stderr)
+            return USAGE_ERROR
         import traceback
 
         traceback.print_exc()
-        print("gradflow: running the model failed (above); no verdict", file=sys.stderr)
+        what = {"model": "running the model failed: model(inputs) raised",
+                "loss_fn": "the model ran, but loss_fn(output, targets) raised"}.get(stage, "the check failed:")
+        print(f"gradflow: {what} {type(error).__name__} (above); no verdict", file=sys.stderr)
         return USAGE_ERROR
-    print(report)
+    _print(str(report))
     if options.json:
         report.to_json(options.json)
     if options.figure:

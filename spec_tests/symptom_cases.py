@@ -157,9 +157,35 @@ def deep_network(seed, c, depth=8, width=8, batch=32):
     return weights, [np.zeros(width)] * depth, x, y
 
 
-def weight_norms_of_deep_network(impl, seed, c, lr, steps, max_norm=None):
+def _gradient_norm_lower_bound(loss, params) -> float:
+    """|D_θE(θ)|/‖θ‖ ≤ ‖∇E(θ)‖ (Cauchy–Schwarz), with D_θE the derivative along θ itself, by the complex step
+    through the spec's own loss: a lower bound on the gradient's norm that uses no implementation."""
+    derivative = float(directional_derivative(loss, params, params))
+    return abs(derivative) / math.sqrt(sum(float(np.sum(p * p)) for p in params))
+
+
+def deep_network_gradient_lower_bound(seed, c) -> float:
+    """A lower bound on ‖∇E‖ over all W_l at S19a's starting point, from the spec's own linear forward pass."""
+    weights, _, x, y = deep_network(seed, c)
+
+    def loss(*ws):
+        out = x
+        for W in ws:
+            out = out @ W.T
+        return 0.5 * np.mean(np.sum((out - y) ** 2, axis=1))
+
+    return _gradient_norm_lower_bound(loss, weights)
+
+
+def _update_norm(lr, updates) -> float:
+    """‖lr·g‖₂ over the concatenation of all the tensors of g: the length of the whole SGD step."""
+    return lr * math.sqrt(sum(float(np.sum(np.square(np.asarray(u, dtype=np.float64)))) for u in updates))
+
+
+def weight_norms_of_deep_network(impl, seed, c, lr, steps, max_norm=None, update_norms=None):
     """(losses, norms): ‖W_l‖_F of every layer (columns) before each step (rows), until the loss exceeds
-    DIVERGED or is not finite (that step's norms included)."""
+    DIVERGED or is not finite (that step's norms included).  A list passed as update_norms receives the
+    length of each step taken, ‖lr·g‖₂ over all layers together (g clipped when max_norm is given)."""
     weights, biases, x, y = deep_network(seed, c)
     losses, norms = [], []
     for _ in range(steps):
@@ -175,17 +201,38 @@ def weight_norms_of_deep_network(impl, seed, c, lr, steps, max_norm=None):
             break
         if max_norm is not None:
             grads, _ = impl.clip_grad_norm(grads, max_norm, 2.0)
+        if update_norms is not None:
+            update_norms.append(_update_norm(lr, grads))
         weights = [W - lr * g for W, g in zip(weights, grads)]
     return np.array(losses), np.array(norms)
 
 
-def weight_norms_of_long_rnn(impl, seed, scale, lr, steps, max_norm=None, T=40, H=8, batch=16):
-    """S19b's problem (a linear RNN, W_hh = scale·Q, loss on h_T): (losses, norms) with the norms
-    (‖W_ih‖_F, ‖W_hh‖_F) before each step, until the loss exceeds DIVERGED or is not finite."""
+def long_rnn(seed, scale, T=40, H=8, batch=16):
+    """S19b's problem: (W_ih, W_hh, b, x, h0, y), a linear RNN with W_hh = scale·Q, target y for h_T."""
     rng = np.random.default_rng(seed)
     W_hh, W_ih, b = scale * random_orthogonal(rng, H), rng.standard_normal((H, 2)), np.zeros(H)
     x, h0 = rng.standard_normal((T, batch, 2)), np.zeros((batch, H))
     y = np.tanh(rng.standard_normal((batch, H)))
+    return W_ih, W_hh, b, x, h0, y
+
+
+def long_rnn_gradient_lower_bound(seed, scale) -> float:
+    """A lower bound on ‖∇E‖ over (W_ih, W_hh) at S19b's starting point, from the spec's own recurrence
+    (definitions.rnn_unroll)."""
+    W_ih, W_hh, b, x, h0, y = long_rnn(seed, scale)
+
+    def loss(A, B):
+        residual = rnn_unroll(x, h0, A, B, b, b, "linear")[-1] - y
+        return 0.5 * np.mean(np.sum(residual * residual, axis=1))
+
+    return _gradient_norm_lower_bound(loss, [W_ih, W_hh])
+
+
+def weight_norms_of_long_rnn(impl, seed, scale, lr, steps, max_norm=None, T=40, H=8, batch=16, update_norms=None):
+    """S19b's problem (a linear RNN, W_hh = scale·Q, loss on h_T): (losses, norms) with the norms
+    (‖W_ih‖_F, ‖W_hh‖_F) before each step, until the loss exceeds DIVERGED or is not finite.  A list passed
+    as update_norms receives the length of each step taken, ‖lr·(g_ih, g_hh)‖₂ (clipped when max_norm is given)."""
+    W_ih, W_hh, b, x, h0, y = long_rnn(seed, scale, T, H, batch)
     losses, norms = [], []
     for _ in range(steps):
         hidden = impl.rnn_forward(x, h0, W_ih, W_hh, b, b, "linear", allow_nonfinite=True)
@@ -201,5 +248,7 @@ def weight_norms_of_long_rnn(impl, seed, scale, lr, steps, max_norm=None, T=40, 
         updates = [grads.W_ih, grads.W_hh]
         if max_norm is not None:
             updates, _ = impl.clip_grad_norm(updates, max_norm, 2.0)
+        if update_norms is not None:
+            update_norms.append(_update_norm(lr, updates))
         W_ih, W_hh = W_ih - lr * updates[0], W_hh - lr * updates[1]
     return np.array(losses), np.array(norms)

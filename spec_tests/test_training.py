@@ -11,12 +11,11 @@ import math
 import numpy as np
 import pytest
 
-from spec_tests import maths
+from spec_tests import maths, symptom_cases
 from spec_tests.assertions import times_tolerance
 from spec_tests.claims import claim
-from spec_tests.networks import random_orthogonal
 
-DIVERGED = 1e30
+DIVERGED = symptom_cases.DIVERGED
 
 
 def loss_and_residual(impl, x, y, weights, biases, activation):
@@ -26,31 +25,12 @@ def loss_and_residual(impl, x, y, weights, biases, activation):
         return 0.5 * float(np.mean(np.sum(residual * residual, axis=1))), residual
 
 
-def deep_linear_problem(seed, depth=8, width=8, c=1.5, batch=32):
-    """W_l = 1.5·Q_l: every backward step multiplies the gradient by 1.5 (1.5^8 ≈ 26 in all); the
-    target is an orthogonal teacher."""
-    rng = np.random.default_rng(seed)
-    weights = [c * random_orthogonal(rng, width) for _ in range(depth)]
-    x = rng.standard_normal((batch, width))
-    y = x @ random_orthogonal(rng, width).T
-    return weights, [np.zeros(width)] * depth, x, y
-
-
 def train_mlp(impl, seed, steps, lr, max_norm):
-    weights, biases, x, y = deep_linear_problem(seed)
-    losses = []
-    for _ in range(steps):
-        loss, residual = loss_and_residual(impl, x, y, weights, biases, "linear")
-        losses.append(loss)
-        if not (loss < DIVERGED):
-            break
-        grads = impl.mlp_backward(x, weights, biases, "linear", residual / len(x), allow_nonfinite=True).weights
-        if not all(np.all(np.isfinite(g)) for g in grads):
-            losses.append(math.inf)  # the gradient itself overflowed
-            break
-        if max_norm is not None:
-            grads, _ = impl.clip_grad_norm(grads, max_norm, 2.0)
-        weights = [w - lr * g for w, g in zip(weights, grads)]
+    """S19a's deep network (symptom_cases.deep_network, c = 1.5: every backward step multiplies the gradient by
+    1.5, 1.5^8 ≈ 26 in all): the losses, and inf after them if the gradient itself overflowed."""
+    losses = list(symptom_cases.weight_norms_of_deep_network(impl, seed, 1.5, lr, steps, max_norm)[0])
+    if len(losses) < steps and losses[-1] < DIVERGED:
+        losses.append(math.inf)  # the gradient itself overflowed
     return losses
 
 
@@ -76,28 +56,9 @@ def test_clipping_turns_a_diverging_deep_network_into_one_that_trains(impl, seed
     )
 
 
-def train_rnn(impl, seed, steps, lr, max_norm, T=40, H=8, batch=16):
-    """A linear RNN over T = 40 steps with W_hh = 1.2·Q (1.2^40 ≈ 1470); the loss is on h_T."""
-    rng = np.random.default_rng(seed)
-    W_hh, W_ih, b = 1.2 * random_orthogonal(rng, H), rng.standard_normal((H, 2)), np.zeros(H)
-    x, h0 = rng.standard_normal((T, batch, 2)), np.zeros((batch, H))
-    y = np.tanh(rng.standard_normal((batch, H)))
-    losses = []
-    for _ in range(steps):
-        hidden = impl.rnn_forward(x, h0, W_ih, W_hh, b, b, "linear", allow_nonfinite=True)
-        with np.errstate(all="ignore"):
-            residual = hidden[-1] - y
-            losses.append(0.5 * float(np.mean(np.sum(residual * residual, axis=1))))
-        if not (losses[-1] < DIVERGED):
-            break
-        grad_output = np.zeros((T, batch, H))
-        grad_output[-1] = residual / batch
-        grads = impl.rnn_backward(x, h0, W_ih, W_hh, b, b, "linear", grad_output)
-        updates = [grads.W_ih, grads.W_hh]
-        if max_norm is not None:
-            updates, _ = impl.clip_grad_norm(updates, max_norm, 2.0)
-        W_ih, W_hh = W_ih - lr * updates[0], W_hh - lr * updates[1]
-    return losses
+def train_rnn(impl, seed, steps, lr, max_norm):
+    """S19b's long RNN (symptom_cases.long_rnn: linear, T = 40, W_hh = 1.2·Q, 1.2^40 ≈ 1470; the loss on h_T)."""
+    return list(symptom_cases.weight_norms_of_long_rnn(impl, seed, 1.2, lr, steps, max_norm)[0])
 
 
 @claim("S19b")

@@ -141,7 +141,8 @@ def test_a_non_finite_gradient_from_finite_values_is_named_at_the_output_side():
     model, _, (x, _) = _mlp()
     target = model(x).detach()  # the residual is exactly 0, and d√r/dr = ∞ there
     report = check_gradient_flow(model, lambda out, y: ((out - y) ** 2).sum().sqrt(), (x, target), power_iterations=0)
-    assert report.first_nonfinite == {"loss": False, "parameter": None, "activation": None, "gradient": "layers.7"}
+    assert report.first_nonfinite == {"loss": False, "parameter": None, "activation": None, "gradient": "layers.7",
+                                      "batch": None}
     assert report.verdict == "non-finite" and report.reason == "first non-finite: gradient layers.7"
 
 
@@ -233,7 +234,9 @@ def test_parameters_grads_modes_buffers_random_state_and_hooks_are_unchanged():
     assert not model.b.bias.requires_grad
     assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
     assert [s.name for s in report.sites] == ["c", "b", "norm", "a"]
-    assert "RuntimeError" in report.site("norm").jacobian_note  # BatchNorm in training mode: no estimate
+    assert report.site("norm").jacobian_note == (  # BatchNorm in training mode: no estimate, and the plain reason
+        "BatchNorm1d in training mode updates its running statistics in place, which torch.func cannot "
+        "differentiate (in eval mode it can)")
     assert report.site("a").jacobian_norm > 0
 
 
@@ -310,6 +313,7 @@ def test_assertion_leads_with_the_layer_the_ratio_and_the_threshold():
                             "layers.0 (input side) over 16 sites"), first
     assert "≥ max_growth 20" in first and "largest ‖∂L/∂out‖ at layers.0" in first
     assert "site (output → input)" in str(info.value)  # the table follows
+    assert "EXPLODING —" not in str(info.value) and str(info.value).count("grows 76.9×") == 1  # the verdict once
     assert "__tracebackhide__" in assert_gradient_flow_healthy.__code__.co_varnames
 
 
@@ -317,6 +321,7 @@ def test_assertion_leads_with_the_layer_the_ratio_and_the_threshold():
 
 PROBLEM_FILE = """
 import sys
+import torch
 sys.path.insert(0, {tools!r})
 import make_flow_figures as p
 
@@ -328,6 +333,27 @@ def healthy():
 
 def broken():
     return "not a model"
+
+def not_a_module():
+    return (lambda x: x), torch.nn.functional.mse_loss, (torch.zeros(2, 4), torch.zeros(2, 4))
+
+def two():
+    return p.deep_mlp(depth=4)[:2]
+
+def no_parameters():
+    return torch.nn.Sequential(torch.nn.Tanh()), torch.nn.functional.mse_loss, (torch.zeros(2, 4), torch.zeros(2, 4))
+
+def detached_loss():
+    model, _, batch, _ = p.deep_mlp(depth=4)
+    return model, lambda o, y: ((o.detach() - y) ** 2).mean(), batch
+
+def model_raises():
+    model, loss_fn, (x, y), _ = p.deep_mlp(depth=4)
+    return model, loss_fn, (x[:, :3], y)
+
+def loss_raises():
+    model, _, batch, _ = p.deep_mlp(depth=4)
+    return model, torch.nn.functional.cross_entropy, (batch[0], batch[1][:, 0])
 """
 
 
@@ -345,6 +371,11 @@ def test_command_exit_statuses_and_json(problem_file, tmp_path, capsys):
     assert "gradient flow: EXPLODING" in capsys.readouterr().out
     assert gf.main([str(problem_file), "--max-growth", "1e6", "--power-iterations", "0"]) == 0
     for argv, message in (([f"{problem_file}:broken"], "must return (model, loss_fn, batch)"),
+                          ([f"{problem_file}:two"], "got a tuple of 2"),
+                          ([f"{problem_file}:not_a_module"], "gradflow: model: expected a torch.nn.Module, got function"),
+                          ([f"{problem_file}:no_parameters"], "gradflow: the model has no parameters"),
+                          ([f"{problem_file}:detached_loss"], "gradflow: the loss does not depend on the model's "
+                           "parameters or outputs (it does not require grad)"),
                           ([f"{problem_file}:nothing"], "has no function 'nothing'"),
                           ([str(tmp_path / "missing.py")], "no such file"),
                           ([str(problem_file), "--layers", "blocks.*"], "no modules named 'blocks.*'"),
@@ -362,3 +393,213 @@ def test_command_as_a_process_writes_the_figure_and_exits_1_on_the_exploding_tra
     assert done.stdout.startswith("gradient flow: EXPLODING")
     assert (tmp_path / "flow.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert json.loads((tmp_path / "flow.json").read_text())["largest_gradient"] == "encoder.layers.0"
+
+
+def test_command_tells_a_failing_model_from_a_failing_loss(problem_file, capsys):
+    assert gf.main([f"{problem_file}:model_raises", "--power-iterations", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "mat1 and mat2 shapes cannot be multiplied" in err
+    assert err.rstrip().endswith("gradflow: running the model failed: model(inputs) raised RuntimeError (above); "
+                                 "no verdict")
+    assert gf.main([f"{problem_file}:loss_raises", "--power-iterations", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.rstrip().endswith("gradflow: the model ran, but loss_fn(output, targets) raised RuntimeError (above); "
+                                 "no verdict")
+
+
+def test_command_refuses_a_bad_json_or_figure_path_before_running(problem_file, tmp_path, capsys):
+    for argv, message in ((["--json", str(tmp_path / "no" / "r.json")], f"--json {tmp_path / 'no' / 'r.json'}: no such "
+                                                                          f"folder: {tmp_path / 'no'}"),
+                          (["--figure", str(tmp_path / "no" / "f.png")], "no such folder"),
+                          (["--figure", str(tmp_path / "f.xyz")], "unknown figure format 'xyz'; matplotlib writes "),
+                          (["--figure", str(tmp_path / "f")], "no file extension to tell the format"),
+                          (["--figure", str(tmp_path)], "is a folder")):
+        assert gf.main([str(problem_file), *argv]) == 2, argv
+        out, err = capsys.readouterr()
+        assert out == "" and len(err.strip().splitlines()) == 1 and message in err, (argv, err)  # the check never ran
+    assert {"png", "pdf", "svg"} <= set(gf.figure_formats())
+
+
+def test_command_output_into_a_closed_pipe_is_not_an_error(monkeypatch):
+    read_end, write_end = __import__("os").pipe()
+
+    class ClosedPipe:
+        def write(self, text):
+            raise BrokenPipeError
+
+        def flush(self):
+            pass
+
+        def fileno(self):
+            return write_end
+
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    gf._print("gradient flow: HEALTHY")  # no exception; the rest goes to /dev/null
+    import os
+
+    os.close(read_end)
+    os.write(write_end, b"discarded")  # write_end is now /dev/null: no SIGPIPE, no BrokenPipeError
+    os.close(write_end)
+
+
+# -- tied weights, frozen layers, exact zeros, the batch, the loss --------------------------------------------------
+
+
+class _Tied(nn.Module):
+    """A language model's tied embedding and output projection (out.weight is emb.weight), and one module
+    registered under two names (mid2 is mid_again)."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(20, 8, dtype=torch.float64)
+        self.mid = nn.Linear(8, 8, dtype=torch.float64)
+        self.mid2 = nn.Linear(8, 8, dtype=torch.float64)
+        self.mid_again = self.mid2
+        self.out = nn.Linear(8, 20, bias=False, dtype=torch.float64)
+        self.out.weight = self.emb.weight
+
+    def forward(self, x):
+        return self.out(torch.tanh(self.mid_again(torch.tanh(self.mid(self.emb(x))))))
+
+
+def test_a_tied_weight_belongs_to_every_layer_that_holds_it_and_is_noted_as_shared():
+    torch.manual_seed(0)
+    model = _Tied()
+    x, y = torch.randint(0, 20, (3, 5)), torch.randint(0, 20, (3, 5))
+    loss_fn = lambda o, t: nn.functional.cross_entropy(o.reshape(-1, 20), t.reshape(-1))
+    report = check_gradient_flow(model, loss_fn, (x, y), power_iterations=0)
+    assert [s.name for s in report.sites] == ["out", "mid2", "mid", "emb"]  # out ran last: the output-most layer
+    assert report.site("out").parameters == ["out.weight"] and report.site("emb").parameters == ["emb.weight"]
+    assert report.site("mid2").parameters == ["mid2.weight", "mid2.bias"] and report.unattributed_parameters == []
+    model.zero_grad()
+    loss_fn(model(x), y).backward()
+    total = model.emb.weight.grad.norm().item()  # both uses of the tensor
+    assert report.site("out").weight_grad_norm == pytest.approx(total) == report.site("emb").weight_grad_norm
+    assert report.site("out").weight_norm == report.site("emb").weight_norm
+    assert "shared parameter: emb.weight = out.weight is one tensor, held by emb, out" in str(report)
+    assert gf._select_layers(model, "*") == {"emb", "mid", "mid2", "mid_again", "out"}  # not the model itself ("")
+
+
+def test_a_frozen_first_layer_and_a_frozen_model_still_get_the_gradient_at_their_outputs():
+    torch.manual_seed(0)
+    f64 = torch.float64
+    model = nn.Sequential(nn.Linear(6, 6, dtype=f64), nn.ReLU(inplace=True), nn.Linear(6, 6, dtype=f64), nn.Tanh(),
+                          nn.Linear(6, 2, dtype=f64))
+    model[0].requires_grad_(False)
+    x, y = torch.randn(4, 6, dtype=f64), torch.randn(4, 2, dtype=f64)
+    report = check_gradient_flow(model, nn.functional.mse_loss, (x, y), power_iterations=1)
+    h = model[0](x).requires_grad_()  # the reference, by hand
+    expected = torch.autograd.grad(nn.functional.mse_loss(model[2:](torch.relu(h)), y), h)[0].norm().item()
+    assert report.site("0").output_grad_norm == pytest.approx(expected, rel=1e-12)
+    assert report.site("0").weight_grad_norm is None and report.verdict == "healthy"
+    assert [p.requires_grad for p in model.parameters()] == [False, False, True, True, True, True]
+    model.requires_grad_(False)  # nothing trainable: ∂L/∂out is still defined at every site
+    frozen = check_gradient_flow(model, nn.functional.mse_loss, (x, y), power_iterations=0)
+    assert [s.output_grad_norm for s in frozen.sites] == [s.output_grad_norm for s in report.sites]
+    assert not any(p.requires_grad for p in model.parameters()) and not x.requires_grad
+
+
+def _scaled_chain(scales):
+    """Linear layers without bias, W = c·I (input-most first): each backward multiplies ‖∂L/∂out‖ by c."""
+    layers = [nn.Linear(3, 3, bias=False, dtype=torch.float64) for _ in scales]
+    with torch.no_grad():
+        for layer, c in zip(layers, scales):
+            layer.weight.copy_(c * torch.eye(3, dtype=torch.float64))
+    return nn.Sequential(*layers)
+
+
+def test_an_exact_zero_after_a_non_zero_gradient_is_vanishing_and_a_contradicting_fit_is_said():
+    x = torch.ones(2, 3, dtype=torch.float64)
+    model = nn.Sequential(_scaled_chain([-1.0, 1.0]), nn.ReLU(), _scaled_chain([1.0, 2.0, 2.0]))  # ReLU(−1) = 0
+    report = check_gradient_flow(model, lambda o, y: o.sum(), (x, None), power_iterations=0)
+    assert [s.output_grad_norm for s in report.sites][-2:] == [0.0, 0.0]
+    assert report.verdict == "vanishing"
+    assert report.reason.startswith("site 0.1 receives exactly 0 after 9.8 at 2.0: the gradient vanished "
+                                    "(‖∂L/∂out‖ = 0 at 2 sites: 0.1, 0.0); fitted over the sites with a non-zero "
+                                    "gradient, ‖∂L/∂out‖ changes 4× from 2.2 (output side) to 2.0 (input side)"), report.reason
+    # fitted growth ≥ 10 while the end points shrink: the verdict follows the fit and the evidence says they disagree
+    model = _scaled_chain([1.0, 0.5e-8, 1.0, 1e8, 1.0, 1.0, 1.0])  # ‖∂L/∂out‖ ∝ 1, 1, 1, 1, 1e8, 1e8, 0.5
+    report = check_gradient_flow(model, lambda o, y: o.sum(), (x, None), power_iterations=0)
+    assert report.verdict == "exploding" and report.endpoint_ratio == pytest.approx(0.5)
+    assert (f"the fitted growth ({report.growth:.3g}×) and the measured end-to-end ratio (0.5×) disagree in "
+            "direction: ‖∂L/∂out‖ is not monotone from output to input, read the table") in report.reason
+    assert "disagree" not in check(problems.deep_mlp).reason  # only when they do
+    # exactly 0 everywhere: a stationary loss, not a vanishing gradient
+    model = _scaled_chain([1.0, 1.0, 1.0])
+    report = check_gradient_flow(model, nn.functional.mse_loss, (x, model(x).detach()), power_iterations=0)
+    assert report.verdict == "undetermined" and report.reason.startswith("‖∂L/∂out‖ is exactly 0 at every site")
+
+
+def test_a_non_finite_batch_is_named_before_the_activations_it_spoils():
+    model, loss_fn, (x, y) = _mlp(4)
+    x[1, 2] = math.nan
+    report = check_gradient_flow(model, loss_fn, (x, y), power_iterations=0)
+    assert report.verdict == "non-finite" and report.first_nonfinite["batch"] == "inputs[1, 2]"
+    assert report.reason.startswith("first non-finite: the inputs (NaN at inputs[1, 2]), activation layers.0")
+    assert report.growth is None and "None" in gf.GradientFlowReport.__doc__  # documented: not computed
+    x[1, 2] = 0.0
+    y[3, 0] = -math.inf
+    assert check_gradient_flow(model, loss_fn, (x, y), power_iterations=0).reason.startswith(
+        "first non-finite: the targets (-inf at targets[3, 0]), the loss")
+    assert gf._first_nonfinite_entry({"a": x, "b": [x, y]}, "inputs") == ("inputs['b'][1][3, 0]", "-inf")
+
+
+def test_a_model_without_parameters_or_a_loss_without_grad_is_refused_with_the_cause():
+    x = torch.randn(2, 4)
+    with pytest.raises(ValueError, match="^the model has no parameters"):
+        check_gradient_flow(nn.Sequential(nn.Tanh(), nn.ReLU()), nn.functional.mse_loss, (x, x))
+    model, _, batch = _mlp(4)
+    with pytest.raises(ValueError, match=r"^the loss does not depend on the model's parameters or outputs \(it does "
+                                         r"not require grad\)"):
+        check_gradient_flow(model, lambda o, y: ((o.detach() - y) ** 2).mean(), batch)
+    with pytest.raises(RuntimeError) as info:  # the model's own error, marked as the model's
+        check_gradient_flow(model, nn.functional.mse_loss, (batch[0][:, :3], batch[1]))
+    assert info.value._gradient_flow_stage == "model"
+
+
+class _Raises(nn.Module):
+    """Linear, but its reruns (the power iteration's) raise a two-line error longer than 120 characters."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(3, 3, dtype=torch.float64)
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        if self.calls > 1:
+            raise ValueError("a reason that is long enough to have been cut at 120 characters before, and then some "
+                             "more words to be quite sure of that\nsecond line")
+        return self.linear(x)
+
+
+def test_jacobian_notes_give_the_known_causes_in_plain_words_and_otherwise_the_whole_first_line():
+    # what torch 2.13 raises for a float32 nn.LSTM on CPU (mkldnn; cuDNN's kernel on a GPU has none either)
+    error = NotImplementedError("Trying to use forward AD with mkldnn_rnn_layer that does not support it because it "
+                                "has not been implemented yet.")
+    assert gf._jacobian_failure(nn.Sequential(nn.LSTM(3, 3)), error) == (
+        "nn.LSTM/GRU/RNN kernels have no forward-mode derivative; unroll with a Cell (nn.LSTMCell, nn.GRUCell, "
+        "nn.RNNCell) to get the step Jacobian")
+    report = check_gradient_flow(_Raises(), lambda o, y: o.sum(), (torch.ones(2, 3, dtype=torch.float64), None),
+                                 layers=[""], power_iterations=1)
+    assert report.sites[0].jacobian_note == ("ValueError: a reason that is long enough to have been cut at 120 "
+                                             "characters before, and then some more words to be quite sure of that")
+
+
+def test_the_figure_title_is_wrapped_within_the_figure():
+    report = check(problems.deep_mlp, depth=4)
+    for title in (None, "a long title, " * 20):
+        figure = report.figure(title)
+        figure.canvas.draw()
+        text = figure.axes[0].title
+        box = text.get_window_extent(figure.canvas.get_renderer())
+        assert figure.bbox.x0 <= box.x0 and box.x1 <= figure.bbox.x1, (text.get_text(), box, figure.bbox)
+    assert text.get_text().count("\n") == 2 and text.get_text().endswith(" …")  # three lines at most
+
+
+def test_from_json_reads_the_file_that_to_json_wrote(tmp_path):
+    report = check(problems.deep_mlp, depth=4)
+    report.to_json(tmp_path / "r.json")
+    assert gf.GradientFlowReport.from_json(tmp_path / "r.json") == report
+    assert gf.GradientFlowReport.from_json(str(tmp_path / "r.json")) == report == gf.GradientFlowReport.from_json(
+        report.to_json())
