@@ -174,6 +174,13 @@ def _band(norms: np.ndarray, low: float, high: float, what: str, where: str) -> 
                        f"{what}: layer {layer + 1}'s ‖W‖_F at step {step} over its initial value", hint=where)
 
 
+def _diverges(losses: np.ndarray, steps: int, where: str) -> None:
+    __tracebackhide__ = True
+    assert not losses[-1] < cases.DIVERGED, (
+        f"without clipping the loss must diverge (exceed {cases.DIVERGED:g} or stop being finite) within {steps} "
+        f"steps: it went {losses[0]:.4g} → {losses[-1]:.4g}\n  {where}")
+
+
 def _clipped_updates(update_norms, lr: float, max_norm: float, lower_bound: float, where: str) -> None:
     """Every whole update ‖lr·clip(g)‖₂ is at most lr·max_norm, and the first, where the spec's own lower bound
     shows ‖∇E‖ > max_norm, is lr·max_norm: clipping rescales to max_norm and does not over-clip."""
@@ -200,9 +207,7 @@ def test_every_layers_weight_norm_grows_tenfold_before_the_deep_network_diverges
     where = f"on S19a's deep network (8 linear layers W_l = 1.5·Q_l, width 8), seed {seed}, lr {S6_LR:g}"
     with _the_run_used(MLP_RUN):
         losses, norms = cases.weight_norms_of_deep_network(impl, seed, 1.5, S6_LR, 100)
-        assert not losses[-1] < cases.DIVERGED, (
-            f"without clipping the loss must diverge (exceed {cases.DIVERGED:g} or stop being finite) within 100 "
-            f"steps: it went {losses[0]:.4g} → {losses[-1]:.4g}\n  {where}")
+        _diverges(losses, 100, where)
         before = norms[-2] / norms[0]
         assert before.min() >= 10, (
             f"at the last step before divergence every layer's ‖W‖_F must be at least 10 × its initial value: layer "
@@ -231,9 +236,7 @@ def test_the_long_rnns_weight_norms_grow_a_thousandfold_in_the_step_it_diverges_
     where = f"on S19b's long RNN (linear, W_hh = 1.2·Q, H = 8, T = 40), seed {seed}, lr {S6_LR:g}"
     with _the_run_used(RNN_RUN):
         losses, norms = cases.weight_norms_of_long_rnn(impl, seed, 1.2, S6_LR, 100)
-        assert not losses[-1] < cases.DIVERGED, (
-            f"without clipping the loss must diverge (exceed {cases.DIVERGED:g} or stop being finite) within 100 "
-            f"steps: it went {losses[0]:.4g} → {losses[-1]:.4g}\n  {where}")
+        _diverges(losses, 100, where)
         growth = norms[-1] / norms[0]
         for name, factor, required in (("W_ih", growth[0], 1e4), ("W_hh", growth[1], 1e6)):
             assert factor >= required, (
